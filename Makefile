@@ -1,0 +1,48 @@
+# The one entry point: make serve | make test | make lint | make install
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+PIP := $(BIN)/python -m pip
+export PIP_DISABLE_PIP_VERSION_CHECK := 1
+
+.PHONY: install serve test test-deps lint format system-deps clean
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(PIP) install -q --upgrade pip setuptools wheel
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e .
+	@touch $@
+
+install: $(VENV)/.installed  ## create .venv with the `hubstead` command in it
+
+serve: install  ## run the hub at http://127.0.0.1:8080 (SQLite + files under ./hubstead-data)
+	$(BIN)/hubstead serve --host $${HUBSTEAD_HOST:-127.0.0.1} --port $${HUBSTEAD_PORT:-8080}
+
+$(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
+	$(PIP) install -q -c constraints.txt -e ".[test]"
+	@touch $(VENV)/.installed $@
+
+test-deps: $(VENV)/.installed-test system-deps
+
+system-deps:  ## git-lfs is needed by the git tests (Debian package)
+	@command -v git-lfs >/dev/null 2>&1 || { \
+		echo "installing git-lfs"; \
+		(apt-get update -qq && apt-get install -y -qq git-lfs) >/dev/null 2>&1 || \
+		echo "warning: could not install git-lfs"; }
+
+lint: $(VENV)/.installed-test
+	$(BIN)/ruff check src tests
+	$(BIN)/ruff format --check src tests
+	$(BIN)/mypy src
+
+format: $(VENV)/.installed-test
+	$(BIN)/ruff format src tests
+	$(BIN)/ruff check --fix src tests
+
+test: test-deps lint  ## install what tests need, lint, and run the suite
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+clean:
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-hf-home

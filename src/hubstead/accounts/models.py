@@ -1,0 +1,73 @@
+"""ORM models for accounts. Users and organisations share one namespace table."""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from hubstead.db.base import Base, UTCDateTime, str_enum, utcnow
+
+
+class AccountType(enum.StrEnum):
+    USER = "user"
+    ORG = "org"
+
+
+class OrgRole(enum.StrEnum):
+    READ = "read"
+    CONTRIBUTOR = "contributor"
+    WRITE = "write"
+    ADMIN = "admin"
+
+
+class TokenRole(enum.StrEnum):
+    READ = "read"
+    WRITE = "write"
+
+
+class Account(Base):
+    __tablename__ = "accounts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(96), unique=True, index=True)
+    # lower-cased name: two accounts may not differ only by case
+    name_key: Mapped[str] = mapped_column(String(96), unique=True)
+    type: Mapped[AccountType] = mapped_column(str_enum(AccountType, 8))
+    fullname: Mapped[str] = mapped_column(String(200), default="")
+    email: Mapped[str | None] = mapped_column(String(320), nullable=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    is_admin: Mapped[bool] = mapped_column(Boolean, default=False)
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    __table_args__ = (UniqueConstraint("org_id", "user_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    org_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    role: Mapped[OrgRole] = mapped_column(str_enum(OrgRole))
+
+    org: Mapped[Account] = relationship(foreign_keys=[org_id], lazy="joined")
+    user: Mapped[Account] = relationship(foreign_keys=[user_id], lazy="joined")
+
+
+class Token(Base):
+    __tablename__ = "tokens"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[TokenRole] = mapped_column(str_enum(TokenRole))
+    # sha256 of the token: tokens are shown once and never stored in clear
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+    user: Mapped[Account] = relationship(lazy="joined")

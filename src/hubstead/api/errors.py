@@ -1,0 +1,86 @@
+"""The one mapper from Hubstead errors to HTTP: a status table walked along the MRO, and the wire
+shape huggingface_hub reads (``X-Error-Code``, ``X-Error-Message``, ``{"error": ...}``)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from hubstead import errors
+
+log = logging.getLogger("hubstead.api")
+
+STATUS: dict[type[errors.HubsteadError], int] = {
+    errors.NotFoundError: 404,
+    errors.AuthenticationError: 401,
+    errors.PermissionDeniedError: 403,
+    errors.ConflictError: 409,
+    errors.PreconditionFailedError: 412,
+    errors.InvalidInputError: 400,
+    errors.InvalidPathError: 422,
+    errors.UnprocessableError: 422,
+    errors.RangeNotSatisfiableError: 416,
+    errors.PayloadTooLargeError: 413,
+}
+
+
+def status_for(exc: errors.HubsteadError) -> int:
+    for cls in type(exc).__mro__:
+        if cls in STATUS:
+            return STATUS[cls]
+    return 500
+
+
+def header_safe(message: str) -> str:
+    """One ASCII line, as HTTP headers require."""
+    line = " ".join(message.split())
+    return line.encode("ascii", "replace").decode("ascii")[:1000]
+
+
+def error_response(
+    status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None, **body: Any
+) -> Response:
+    out = {"X-Error-Message": header_safe(message)} | (headers or {})
+    if code:
+        out["X-Error-Code"] = code
+    return JSONResponse({"error": message} | body, status_code=status, headers=out)
+
+
+async def handle_hubstead_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, errors.HubsteadError)
+    status = status_for(exc)
+    headers: dict[str, str] = {}
+    extra: dict[str, Any] = {}
+    commit = exc.extra.get("commit")
+    if isinstance(commit, str):
+        headers["X-Repo-Commit"] = commit  # lets clients cache "this file does not exist at this commit"
+    if isinstance(exc, errors.RangeNotSatisfiableError):
+        headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, errors.RepoAlreadyExistsError) and "url" in exc.extra:
+        extra["url"] = exc.extra["url"]
+    return error_response(status, exc.message, exc.code, headers, **extra)
+
+
+async def handle_http_exception(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, StarletteHTTPException)
+    message = exc.detail if isinstance(exc.detail, str) else "Request failed"
+    if exc.status_code == 404 and message == "Not Found":
+        message = f"Not found: {request.method} {request.url.path}"
+    return error_response(exc.status_code, message)
+
+
+async def handle_validation_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, RequestValidationError)
+    problems = [f"{'.'.join(str(p) for p in err.get('loc', ()))}: {err.get('msg', 'invalid')}" for err in exc.errors()]
+    return error_response(422, "Invalid request: " + "; ".join(problems))
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(errors.HubsteadError, handle_hubstead_error)
+    app.add_exception_handler(StarletteHTTPException, handle_http_exception)
+    app.add_exception_handler(RequestValidationError, handle_validation_error)

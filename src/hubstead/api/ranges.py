@@ -1,0 +1,32 @@
+"""HTTP ``Range`` headers: one byte range, as download clients send them."""
+
+from __future__ import annotations
+
+import re
+
+from hubstead.errors import RangeNotSatisfiableError
+
+_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
+    """``(start, end_exclusive)`` for a satisfiable single range; None to send the whole file.
+    Raises RangeNotSatisfiableError when the range starts past the end."""
+    if not header:
+        return None
+    match = _RANGE.match(header)
+    if match is None:
+        return None  # multiple or malformed ranges: RFC 9110 lets us ignore the header
+    first, last = match.groups()
+    if not first and not last:
+        return None
+    if not first:  # suffix range: the last N bytes
+        length = int(last)
+        if length == 0:
+            raise RangeNotSatisfiableError("Requested range not satisfiable", size)
+        return max(0, size - length), size
+    start = int(first)
+    end = min(int(last) + 1, size) if last else size
+    if start >= size or (last and int(last) < start):
+        raise RangeNotSatisfiableError("Requested range not satisfiable", size)
+    return start, end

@@ -1,0 +1,221 @@
+"""Files: resolve (download), tree listings and paths-info."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+from fastapi import APIRouter, Depends, Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep
+from hubstead.api.middleware import decode_param
+from hubstead.api.payloads import tree_entry
+from hubstead.api.ranges import parse_range
+from hubstead.errors import InvalidInputError
+from hubstead.repos.models import RepoType
+
+router = APIRouter()
+MAX_PATHS_INFO = 1000
+
+
+def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, str]:
+    headers = {
+        "X-Repo-Commit": commit,
+        "ETag": f'"{etag}"',
+        "Accept-Ranges": "bytes",
+        "Cache-Control": "private, max-age=0, must-revalidate",
+    }
+    if lfs:
+        headers["X-Linked-Etag"] = f'"{etag}"'
+        headers["X-Linked-Size"] = str(size)
+    return headers
+
+
+def _resolve(
+    request: Request,
+    repo_type: RepoType,
+    repo_id: str,
+    revision: str,
+    path: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+) -> Response:
+    repo = repos.get_repo(repo_type, repo_id, actor)
+    git, resolved = files.get_file(repo, decode_param(revision), decode_param(path))
+    size = resolved.entry.size
+    headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
+    headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"
+    byte_range = parse_range(request.headers.get("range"), size)
+    start, end = byte_range or (0, size)
+    status = 200
+    if byte_range is not None:
+        status = 206
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    headers["Content-Length"] = str(end - start)
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+    body = files.read_bytes(git, resolved, start, end)
+    return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
+
+
+def _quote(name: str) -> str:
+    return quote(name, safe="")
+
+
+@router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+def resolve_model_file(
+    request: Request,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+) -> Response:
+    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, repos, files, actor)
+
+
+@router.api_route("/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+def resolve_file(
+    request: Request,
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+) -> Response:
+    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, repos, files, actor)
+
+
+def _bool(value: str | None) -> bool:
+    return (value or "").lower() in ("1", "true", "yes")
+
+
+def _tree(
+    request: Request,
+    repo_type: RepoType,
+    repo_id: str,
+    revision: str,
+    path: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: str,
+    page_size: int,
+) -> Response:
+    params = request.query_params
+    recursive, expand = _bool(params.get("recursive")), _bool(params.get("expand"))
+    cursor_text = params.get("cursor", "0")
+    if not cursor_text.isdigit():
+        raise InvalidInputError("Invalid cursor")
+    limit = min(page_size, 50 if expand else page_size)
+    repo = repos.get_repo(repo_type, repo_id, actor)
+    git, sha, page = files.list_tree(
+        repo, decode_param(revision), decode_param(path), recursive, int(cursor_text), limit
+    )
+    last = files.last_commits(git, sha, page.entries) if expand else {}
+    body = [tree_entry(e, last.get(e.path)) for e in page.entries]
+    headers = {}
+    if page.next_cursor is not None:
+        query = [(k, v) for k, v in params.multi_items() if k != "cursor"] + [("cursor", str(page.next_cursor))]
+        headers["Link"] = f'<{base_url}{request.url.path}?{urlencode(query)}>; rel="next"'
+    return JSONResponse(body, headers=headers)
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/tree/{revision}")
+def list_repo_tree_root(
+    request: Request,
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    revision: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+    hub: HubDep,
+) -> Response:
+    return _tree(
+        request,
+        repo_type,
+        f"{namespace}/{name}",
+        revision,
+        "",
+        repos,
+        files,
+        actor,
+        base_url,
+        hub.settings.tree_page_size,
+    )
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/tree/{revision}/{path:path}")
+def list_repo_tree(
+    request: Request,
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    revision: str,
+    path: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+    hub: HubDep,
+) -> Response:
+    return _tree(
+        request,
+        repo_type,
+        f"{namespace}/{name}",
+        revision,
+        path,
+        repos,
+        files,
+        actor,
+        base_url,
+        hub.settings.tree_page_size,
+    )
+
+
+async def paths_info_body(request: Request) -> tuple[list[str], bool]:
+    """Paths and expand flag, from a form (what huggingface_hub sends) or a JSON body."""
+    if request.headers.get("content-type", "").startswith("application/json"):
+        try:
+            data = await request.json()
+        except ValueError:
+            raise InvalidInputError("paths-info: the body is not valid JSON") from None
+        if not isinstance(data, dict):
+            raise InvalidInputError("paths-info: expected a JSON object")
+        paths, expand = data.get("paths", []), data.get("expand", False)
+        if isinstance(paths, str):
+            paths = [paths]
+    else:
+        form = await request.form()
+        paths, expand = [str(v) for v in form.getlist("paths")], _bool(str(form.get("expand", "")))
+    if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) or len(paths) > MAX_PATHS_INFO:
+        raise InvalidInputError(f"paths-info: 'paths' must be a list of at most {MAX_PATHS_INFO} strings")
+    return paths, bool(expand)
+
+
+@router.post("/api/{repo_type:repotypes}/{namespace}/{name}/paths-info/{revision}")
+def get_paths_info(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    revision: str,
+    body: Annotated[tuple[list[str], bool], Depends(paths_info_body)],
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+) -> list[dict[str, Any]]:
+    paths, expand = body
+    repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
+    git, sha, entries = files.paths_info(repo, decode_param(revision), paths)
+    last = files.last_commits(git, sha, entries) if expand else {}
+    return [tree_entry(e, last.get(e.path)) for e in entries]

@@ -1,0 +1,166 @@
+"""Git-LFS: the batch API and verify (authenticated as the caller), and the self-authenticating
+upload, multipart and download URLs the batch API hands out."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, LfsServiceDep, RepoServiceDep, SessionDep
+from hubstead.api.ranges import parse_range
+from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.repos.lfs import download_path, upload_path
+from hubstead.repos.lfs_pointer import SHA256, blob_key
+from hubstead.repos.models import Repo, RepoType
+
+router = APIRouter()
+LFS_JSON = "application/vnd.git-lfs+json"
+
+
+async def _json(request: Request) -> Any:
+    try:
+        return await request.json()
+    except ValueError:
+        raise InvalidInputError("The body is not valid JSON") from None
+
+
+def _batch(
+    repo_type: RepoType,
+    repo_id: str,
+    body: Any,
+    repos: RepoServiceDep,
+    lfs: LfsServiceDep,
+    actor: ActorDep,
+    base_url: str,
+) -> Response:
+    upload = isinstance(body, dict) and body.get("operation") == "upload"
+    repo = repos.get_repo_for_write(repo_type, repo_id, actor) if upload else repos.get_repo(repo_type, repo_id, actor)
+    return JSONResponse(lfs.batch(repo, actor, body, base_url), media_type=LFS_JSON)
+
+
+@router.post("/{namespace}/{name}.git/info/lfs/objects/batch")
+async def lfs_batch_model(
+    request: Request,
+    namespace: str,
+    name: str,
+    repos: RepoServiceDep,
+    lfs: LfsServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+) -> Response:
+    body = await _json(request)
+    return await run_in_threadpool(_batch, RepoType.MODEL, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+
+
+@router.post("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/objects/batch")
+async def lfs_batch(
+    request: Request,
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    repos: RepoServiceDep,
+    lfs: LfsServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+) -> Response:
+    body = await _json(request)
+    return await run_in_threadpool(_batch, repo_type, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+
+
+def _verify(
+    repo_type: RepoType, repo_id: str, body: Any, repos: RepoServiceDep, lfs: LfsServiceDep, actor: ActorDep
+) -> Response:
+    repo = repos.get_repo(repo_type, repo_id, actor)
+    lfs.verify(repo, body)
+    return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
+
+
+@router.post("/{namespace}/{name}.git/info/lfs/objects/verify")
+async def lfs_verify_model(
+    request: Request, namespace: str, name: str, repos: RepoServiceDep, lfs: LfsServiceDep, actor: ActorDep
+) -> Response:
+    body = await _json(request)
+    return await run_in_threadpool(_verify, RepoType.MODEL, f"{namespace}/{name}", body, repos, lfs, actor)
+
+
+@router.post("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/objects/verify")
+async def lfs_verify(
+    request: Request,
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    repos: RepoServiceDep,
+    lfs: LfsServiceDep,
+    actor: ActorDep,
+) -> Response:
+    body = await _json(request)
+    return await run_in_threadpool(_verify, repo_type, f"{namespace}/{name}", body, repos, lfs, actor)
+
+
+def _check_target(session: SessionDep, repo_pk: int, oid: str) -> None:
+    if not SHA256.match(oid):
+        raise InvalidInputError("Invalid oid")
+    if session.get(Repo, repo_pk) is None:
+        raise RepoNotFoundError()
+
+
+@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}")
+async def upload_lfs_object(
+    request: Request, repo_pk: int, oid: str, size: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+) -> Response:
+    params = request.query_params
+    hub.signer.verify(upload_path(repo_pk, oid, size), params.get("expires"), params.get("sig"))
+    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    await lfs.receive(oid, size, request.stream())
+    await run_in_threadpool(lfs.link, repo_pk, oid, size)
+    return Response(status_code=200)
+
+
+@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}/part/{part:int}")
+async def upload_lfs_part(
+    request: Request, repo_pk: int, oid: str, size: int, part: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+) -> Response:
+    params = request.query_params
+    hub.signer.verify(f"{upload_path(repo_pk, oid, size)}/part/{part}", params.get("expires"), params.get("sig"))
+    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    etag = await lfs.receive_part(repo_pk, oid, part, request.stream())
+    return Response(status_code=200, headers={"ETag": f'"{etag}"'})
+
+
+@router.post("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}")
+async def complete_lfs_multipart(
+    request: Request, repo_pk: int, oid: str, size: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+) -> Response:
+    params = request.query_params
+    hub.signer.verify(upload_path(repo_pk, oid, size), params.get("expires"), params.get("sig"))
+    body = await _json(request)
+    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    await run_in_threadpool(lfs.complete_multipart, repo_pk, oid, size, body)
+    return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
+
+
+@router.api_route("/api/hubstead/lfs/objects/{oid}", methods=["GET", "HEAD"])
+def download_lfs_object(request: Request, oid: str, hub: HubDep) -> Response:
+    params = request.query_params
+    hub.signer.verify(download_path(oid), params.get("expires"), params.get("sig"))
+    if not SHA256.match(oid):
+        raise BlobNotFoundError(f"LFS object {oid} not found")
+    key = blob_key(oid)
+    size = hub.blobs.size(key)
+    byte_range = parse_range(request.headers.get("range"), size)
+    start, end = byte_range or (0, size)
+    headers = {"Content-Length": str(end - start), "Accept-Ranges": "bytes", "ETag": f'"{oid}"'}
+    if byte_range:
+        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    status = 206 if byte_range else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+    return StreamingResponse(
+        hub.blobs.read_range(key, start, end),
+        status_code=status,
+        headers=headers,
+        media_type="application/octet-stream",
+    )

@@ -1,0 +1,236 @@
+"""Repo management and info: create, delete, move, settings, model/dataset/space info."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query
+from pydantic import BaseModel, ConfigDict, Field
+
+from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, RepoServiceDep
+from hubstead.api.middleware import decode_param
+from hubstead.api.payloads import repo_info, repo_url, sibling
+from hubstead.errors import InvalidInputError, RepoAlreadyExistsError
+from hubstead.repos.models import RepoType
+from hubstead.repos.services import RepoSettings
+
+router = APIRouter()
+
+EXPAND = {
+    RepoType.MODEL: {
+        "author",
+        "baseModels",
+        "cardData",
+        "childrenModelCount",
+        "config",
+        "createdAt",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "evalResults",
+        "gated",
+        "gguf",
+        "inference",
+        "inferenceProviderMapping",
+        "lastModified",
+        "library_name",
+        "likes",
+        "mask_token",
+        "model-index",
+        "pipeline_tag",
+        "private",
+        "resourceGroup",
+        "safetensors",
+        "sha",
+        "siblings",
+        "spaces",
+        "tags",
+        "transformersInfo",
+        "trendingScore",
+        "usedStorage",
+        "widgetData",
+        "xetEnabled",
+    },
+    RepoType.DATASET: {
+        "author",
+        "cardData",
+        "citation",
+        "createdAt",
+        "description",
+        "disabled",
+        "downloads",
+        "downloadsAllTime",
+        "gated",
+        "lastModified",
+        "likes",
+        "mainSize",
+        "paperswithcode_id",
+        "private",
+        "resourceGroup",
+        "sha",
+        "siblings",
+        "tags",
+        "trendingScore",
+        "usedStorage",
+        "xetEnabled",
+    },
+    RepoType.SPACE: {
+        "author",
+        "cardData",
+        "createdAt",
+        "datasets",
+        "disabled",
+        "lastModified",
+        "likes",
+        "models",
+        "private",
+        "region",
+        "resourceGroup",
+        "runtime",
+        "sdk",
+        "sha",
+        "siblings",
+        "subdomain",
+        "tags",
+        "trendingScore",
+        "usedStorage",
+        "xetEnabled",
+    },
+}
+
+
+class CreateRepoBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str = Field(min_length=1, max_length=200)
+    organization: str | None = None
+    type: RepoType = RepoType.MODEL
+    private: bool | None = None
+    visibility: str | None = None
+    sdk: str | None = None
+
+
+class DeleteRepoBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    name: str
+    organization: str | None = None
+    type: RepoType = RepoType.MODEL
+
+
+class MoveRepoBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    from_repo: str = Field(alias="fromRepo")
+    to_repo: str = Field(alias="toRepo")
+    type: RepoType = RepoType.MODEL
+
+
+class SettingsBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    private: bool | None = None
+    visibility: str | None = None
+    gated: str | bool | None = None
+
+
+def _private_from(private: bool | None, visibility: str | None) -> bool | None:
+    if visibility is not None:
+        if visibility not in ("public", "private", "protected"):
+            raise InvalidInputError("visibility must be 'public', 'private' or 'protected'")
+        return visibility != "public"
+    return private
+
+
+def _split_name(body_name: str, organization: str | None) -> tuple[str | None, str]:
+    # old clients sent "name": "ns/name"
+    if "/" in body_name and organization is None:
+        namespace, _, name = body_name.partition("/")
+        return namespace, name
+    return organization, body_name
+
+
+@router.post("/api/repos/create")
+def create_repo(body: CreateRepoBody, repos: RepoServiceDep, actor: ActorDep, base_url: BaseUrlDep) -> dict[str, Any]:
+    namespace, name = _split_name(body.name, body.organization)
+    try:
+        repo = repos.create_repo(
+            actor, body.type, name, namespace, _private_from(body.private, body.visibility), body.sdk
+        )
+    except RepoAlreadyExistsError as exc:
+        exc.extra["url"] = f"{base_url}/{body.type.url_prefix}{exc.extra.get('repo_id')}"
+        raise
+    return {"url": repo_url(base_url, repo), "name": repo.repo_id, "id": f"{repo.id:024x}"}
+
+
+@router.delete("/api/repos/delete")
+def delete_repo(body: DeleteRepoBody, repos: RepoServiceDep, actor: ActorDep) -> dict[str, Any]:
+    namespace, name = _split_name(body.name, body.organization)
+    namespace = namespace or (actor.account.name if actor.account else "")
+    repos.delete_repo(actor, body.type, f"{namespace}/{name}")
+    return {}
+
+
+@router.post("/api/repos/move")
+def move_repo(body: MoveRepoBody, repos: RepoServiceDep, actor: ActorDep, base_url: BaseUrlDep) -> dict[str, Any]:
+    repo = repos.move_repo(actor, body.type, body.from_repo, body.to_repo)
+    return {"url": repo_url(base_url, repo)}
+
+
+@router.put("/api/{repo_type:repotypes}/{namespace}/{name}/settings")
+def update_repo_settings(
+    repo_type: RepoType, namespace: str, name: str, body: SettingsBody, repos: RepoServiceDep, actor: ActorDep
+) -> dict[str, Any]:
+    settings = RepoSettings(private=_private_from(body.private, body.visibility), gated=body.gated)
+    repo = repos.update_settings(actor, repo_type, f"{namespace}/{name}", settings)
+    return {"private": repo.private, "gated": repo.gated or False}
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}")
+def get_repo_info(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    blobs: bool = False,
+    expand: list[str] | None = Query(default=None),
+) -> dict[str, Any]:
+    return _info(repo_type, f"{namespace}/{name}", "main", repos, files, actor, blobs, expand)
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/revision/{revision:path}")
+def get_repo_info_at_revision(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    revision: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    blobs: bool = False,
+    expand: list[str] | None = Query(default=None),
+) -> dict[str, Any]:
+    return _info(repo_type, f"{namespace}/{name}", decode_param(revision), repos, files, actor, blobs, expand)
+
+
+def _info(
+    repo_type: RepoType,
+    repo_id: str,
+    revision: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    blobs: bool,
+    expand: list[str] | None,
+) -> dict[str, Any]:
+    wanted = {v for item in (expand or []) for v in item.split(",") if v}
+    unknown = wanted - EXPAND[repo_type]
+    if unknown:
+        raise InvalidInputError(f"Invalid expand value(s): {', '.join(sorted(unknown))}")
+    repo = repos.get_repo(repo_type, repo_id, actor)
+    git, sha = files.resolve(repo, revision)
+    siblings = None
+    if not wanted or "siblings" in wanted:
+        siblings = [sibling(e, blobs) for e in files.all_files(git, sha)]
+    info = repo_info(repo, sha, siblings, git.commit_meta(sha).date)
+    if not wanted:
+        return info
+    return {k: v for k, v in info.items() if k in wanted or k in ("id", "_id")}

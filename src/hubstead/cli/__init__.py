@@ -1,0 +1,1 @@
+"""The ``hubstead`` command: serve, migrate, and admin commands scripts can drive."""

@@ -1,0 +1,51 @@
+"""Settings, read from ``HUBSTEAD_*`` environment variables (nested fields with ``__``).
+
+There is no module-level instance: ``create_app(settings)`` and the CLI build their own.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+MiB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
+
+    data_dir: Path = Path("hubstead-data")
+    database_url: str | None = Field(default=None, description="SQLAlchemy URL; default: SQLite file inside data_dir")
+    public_url: str | None = Field(
+        default=None, description="Address clients use; default: the request's own scheme and host"
+    )
+    host: str = "127.0.0.1"
+    port: int = 8080
+    secret_key: str | None = Field(default=None, description="Signs upload URLs; default: generated once into data_dir")
+    lfs_size_threshold: int = 10 * MiB
+    lfs_multipart_threshold: int = 512 * MiB
+    lfs_multipart_chunk_size: int = 64 * MiB
+    signed_url_ttl_seconds: int = 3600
+    max_commit_body_bytes: int = 1024 * MiB
+    tree_page_size: int = 1000
+    commits_page_size: int = 50
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'hubstead.db').resolve()}"
+
+    def resolved_secret_key(self) -> str:
+        """The configured secret, or one generated on first use and kept in the data dir."""
+        if self.secret_key:
+            return self.secret_key
+        path = self.data_dir / "secret.key"
+        if not path.exists():
+            self.data_dir.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_hex(32))
+            path.chmod(0o600)
+        return path.read_text().strip()

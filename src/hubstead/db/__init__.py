@@ -1,0 +1,1 @@
+"""Database adapter: engine, sessions, the declarative base, portable types and migrations."""

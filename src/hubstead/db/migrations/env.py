@@ -1,0 +1,27 @@
+"""Alembic environment: the engine is handed in through ``config.attributes`` (see db/migrate.py)."""
+
+from __future__ import annotations
+
+from alembic import context
+
+import hubstead.accounts.models
+import hubstead.repos.models  # noqa: F401
+from hubstead.db.base import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations() -> None:
+    engine = config.attributes["engine"]
+    with engine.begin() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=connection.dialect.name == "sqlite",
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+
+
+run_migrations()

@@ -1,0 +1,358 @@
+"""Git storage with pygit2. Objects are written in-process; refs move with ``git update-ref``
+so that concurrent writers (API commits, ``git push``) serialise on git's own ref locks."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+
+import pygit2
+from pygit2.enums import FileMode, ObjectType
+
+from hubstead.errors import (
+    ConcurrentUpdateError,
+    EntryNotFoundError,
+    InvalidPathError,
+    RefAlreadyExistsError,
+    RevisionNotFoundError,
+)
+
+ZERO_SHA = "0" * 40
+FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
+SHORT_SHA = re.compile(r"^[0-9a-f]{5,39}$")
+
+
+@dataclass(frozen=True)
+class TreeEntry:
+    path: str
+    type: str  # "file" | "directory"
+    oid: str
+    size: int = 0
+    mode: int = FileMode.BLOB
+
+
+@dataclass(frozen=True)
+class CommitMeta:
+    sha: str
+    title: str
+    message: str
+    author_name: str
+    author_email: str
+    date: datetime
+    parents: tuple[str, ...]
+
+
+@dataclass
+class RefSet:
+    branches: dict[str, str] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    converts: dict[str, str] = field(default_factory=dict)
+    pulls: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Change:
+    """One change to a tree: put a blob at ``path``, or delete a file or a whole folder."""
+
+    path: str
+    blob_oid: str | None = None  # None means delete
+    folder: bool = False
+
+
+class GitStore:
+    """Holds one bare repository per Hubstead repo under ``root``."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root.resolve()
+        self.root.mkdir(parents=True, exist_ok=True)
+
+    def path_for(self, key: str) -> Path:
+        return self.root / f"{key}.git"
+
+    def exists(self, key: str) -> bool:
+        return (self.path_for(key) / "HEAD").exists()
+
+    def init(self, key: str, default_branch: str = "main") -> GitRepo:
+        path = self.path_for(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        pygit2.init_repository(str(path), bare=True, initial_head=default_branch)
+        return GitRepo(path)
+
+    def open(self, key: str) -> GitRepo:
+        return GitRepo(self.path_for(key))
+
+    def delete(self, key: str) -> None:
+        shutil.rmtree(self.path_for(key), ignore_errors=True)
+
+    def move(self, src_key: str, dst_key: str) -> None:
+        dst = self.path_for(dst_key)
+        if dst.exists():
+            raise FileExistsError(str(dst))
+        dst.parent.mkdir(parents=True, exist_ok=True)
+        self.path_for(src_key).rename(dst)
+
+
+class GitRepo:
+    """One bare repository. Not shared between threads: open one per request."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._repo = pygit2.Repository(str(path))
+
+    # --- revisions and refs -------------------------------------------------------------------
+
+    def resolve(self, revision: str) -> str:
+        """Commit sha of a branch, tag, full ref, full or short sha; raises RevisionNotFoundError."""
+        commit = self._find_commit(revision)
+        if commit is None:
+            raise RevisionNotFoundError(f"Invalid rev id: {revision}")
+        return str(commit.id)
+
+    def _find_commit(self, revision: str) -> pygit2.Commit | None:
+        candidates = [f"refs/heads/{revision}", f"refs/tags/{revision}"]
+        if revision.startswith("refs/"):
+            candidates.insert(0, revision)
+        for name in candidates:
+            ref = self._lookup_ref(name)
+            if ref is not None:
+                return self._peel_commit(ref.target)
+        if FULL_SHA.match(revision):
+            return self._peel_commit(pygit2.Oid(hex=revision))
+        if SHORT_SHA.match(revision):
+            try:
+                return self._repo.revparse_single(revision).peel(pygit2.Commit)
+            except (KeyError, ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+                return None
+        return None
+
+    def _lookup_ref(self, name: str) -> pygit2.Reference | None:
+        try:
+            return self._repo.references.get(name)
+        except (pygit2.InvalidSpecError, ValueError):
+            return None
+
+    def _peel_commit(self, oid: pygit2.Oid | str) -> pygit2.Commit | None:
+        try:
+            obj = self._repo.get(oid)
+            return obj.peel(pygit2.Commit) if obj is not None else None
+        except (ValueError, pygit2.GitError, pygit2.InvalidSpecError):
+            return None
+
+    def ref_target(self, ref_name: str) -> str | None:
+        ref = self._lookup_ref(ref_name)
+        if ref is None:
+            return None
+        commit = self._peel_commit(ref.target)
+        return str(commit.id) if commit else None
+
+    def list_refs(self) -> RefSet:
+        refs = RefSet()
+        for name in self._repo.references:
+            sha = self.ref_target(name)
+            if sha is None:
+                continue
+            for prefix, bucket in (
+                ("refs/heads/", refs.branches),
+                ("refs/tags/", refs.tags),
+                ("refs/convert/", refs.converts),
+                ("refs/pr/", refs.pulls),
+            ):
+                if name.startswith(prefix):
+                    bucket[name[len(prefix) :]] = sha
+        return refs
+
+    def update_ref(self, ref_name: str, new_sha: str, old_sha: str | None) -> None:
+        """Move ``ref_name`` to ``new_sha`` only if it still points at ``old_sha`` (None: must not exist)."""
+        if not pygit2.reference_is_valid_name(ref_name):
+            raise InvalidPathError(f"Invalid reference name: {ref_name}")
+        result = self._git("update-ref", ref_name, new_sha, old_sha or ZERO_SHA)
+        if result.returncode != 0:
+            if old_sha is None:
+                raise RefAlreadyExistsError(f"Reference {ref_name} already exists")
+            raise ConcurrentUpdateError(f"{ref_name} was updated concurrently")
+
+    def delete_ref(self, ref_name: str, old_sha: str | None = None) -> None:
+        args = ["update-ref", "-d", ref_name] + ([old_sha] if old_sha else [])
+        if self._git(*args).returncode != 0:
+            raise ConcurrentUpdateError(f"{ref_name} was updated concurrently")
+
+    def create_annotated_tag(self, name: str, target: str, message: str, tagger_name: str, tagger_email: str) -> str:
+        tagger = pygit2.Signature(tagger_name, tagger_email)
+        oid = self._repo.create_tag(name, pygit2.Oid(hex=target), ObjectType.COMMIT, tagger, message)
+        return str(oid)
+
+    @staticmethod
+    def valid_ref_name(name: str) -> bool:
+        return bool(pygit2.reference_is_valid_name(name))
+
+    def _git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
+        return subprocess.run(["git", f"--git-dir={self.path}", *args], capture_output=True, check=False, timeout=60)
+
+    # --- trees and blobs ----------------------------------------------------------------------
+
+    def _tree_at(self, sha: str, path: str = "") -> pygit2.Tree:
+        tree = self._repo[sha].peel(pygit2.Tree)
+        if not path:
+            return tree
+        try:
+            obj = tree[path]
+        except KeyError:
+            raise EntryNotFoundError(f"{path} does not exist at revision {sha}") from None
+        if obj.type != ObjectType.TREE:
+            raise EntryNotFoundError(f"{path} is a file, not a folder")
+        return self._repo[obj.id].peel(pygit2.Tree)
+
+    def get_entry(self, sha: str, path: str) -> TreeEntry | None:
+        tree = self._repo[sha].peel(pygit2.Tree)
+        try:
+            obj = tree[path]
+        except KeyError:
+            return None
+        return self._entry(path, obj)
+
+    def _entry(self, path: str, obj: pygit2.Object) -> TreeEntry:
+        if obj.type == ObjectType.TREE:
+            return TreeEntry(path=path, type="directory", oid=str(obj.id), mode=obj.filemode)
+        size = self._repo.odb.read_header(obj.id)[1]
+        return TreeEntry(path=path, type="file", oid=str(obj.id), size=size, mode=obj.filemode)
+
+    def iter_tree(self, sha: str, path: str = "", recursive: bool = False) -> Iterator[TreeEntry]:
+        """Entries under ``path`` in git's tree order; with ``recursive``, each folder before its contents."""
+        tree = self._tree_at(sha, path)
+        yield from self._walk(tree, path, recursive)
+
+    def _walk(self, tree: pygit2.Tree, prefix: str, recursive: bool) -> Iterator[TreeEntry]:
+        for obj in tree:
+            name = obj.name or ""
+            full = f"{prefix}/{name}" if prefix else name
+            entry = self._entry(full, obj)
+            yield entry
+            if recursive and entry.type == "directory":
+                yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True)
+
+    def read_blob(self, oid: str) -> bytes:
+        return self._repo[oid].peel(pygit2.Blob).data
+
+    def write_blob(self, data: bytes) -> str:
+        return str(self._repo.create_blob(data))
+
+    def has_object(self, oid: str) -> bool:
+        return pygit2.Oid(hex=oid) in self._repo.odb
+
+    # --- commits ------------------------------------------------------------------------------
+
+    def build_tree(self, base_sha: str | None, changes: Iterable[Change]) -> str:
+        """Apply ``changes`` to the tree of ``base_sha`` and return the new tree's oid."""
+        index = pygit2.Index()
+        if base_sha:
+            index.read_tree(self._repo[base_sha].peel(pygit2.Tree))
+        for change in changes:
+            if change.blob_oid is None:
+                self._remove(index, change)
+            else:
+                self._add(index, change.path, change.blob_oid)
+        return str(index.write_tree(self._repo))
+
+    @staticmethod
+    def _remove(index: pygit2.Index, change: Change) -> None:
+        path = change.path.rstrip("/")
+        if not change.folder and path in index:
+            index.remove(path)
+            return
+        prefix = f"{path}/"
+        doomed = [e.path for e in index if e.path.startswith(prefix)] if path else [e.path for e in index]
+        if not doomed:
+            kind = "folder" if change.folder else "file"
+            raise EntryNotFoundError(f"A {kind} with this name doesn't exist: {path}")
+        for name in doomed:
+            index.remove(name)
+
+    @staticmethod
+    def _add(index: pygit2.Index, path: str, blob_oid: str) -> None:
+        parts = path.split("/")
+        for i in range(1, len(parts)):
+            if "/".join(parts[:i]) in index:
+                raise InvalidPathError(f"Cannot add {path}: {'/'.join(parts[:i])} is a file")
+        prefix = f"{path}/"
+        if any(e.path.startswith(prefix) for e in index):
+            raise InvalidPathError(f"Cannot add {path}: a folder with this name exists")
+        index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=blob_oid), FileMode.BLOB))
+
+    def write_commit(
+        self,
+        tree_oid: str,
+        parents: list[str],
+        message: str,
+        author_name: str,
+        author_email: str,
+    ) -> str:
+        """Write a commit object (no ref is moved)."""
+        signature = pygit2.Signature(author_name, author_email)
+        oid = self._repo.create_commit(
+            None, signature, signature, message, pygit2.Oid(hex=tree_oid), [pygit2.Oid(hex=p) for p in parents]
+        )
+        return str(oid)
+
+    def tree_of(self, sha: str) -> str:
+        return str(self._repo[sha].peel(pygit2.Tree).id)
+
+    def commit_meta(self, sha: str) -> CommitMeta:
+        return _meta(self._repo[sha].peel(pygit2.Commit))
+
+    def log(self, sha: str, skip: int = 0, limit: int | None = None) -> list[CommitMeta]:
+        walker = self._repo.walk(pygit2.Oid(hex=sha), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
+        out: list[CommitMeta] = []
+        for i, commit in enumerate(walker):
+            if i < skip:
+                continue
+            if limit is not None and len(out) >= limit:
+                break
+            out.append(_meta(commit))
+        return out
+
+    def count_commits(self, sha: str) -> int:
+        return sum(1 for _ in self._repo.walk(pygit2.Oid(hex=sha)))
+
+    def last_commits(self, sha: str, paths: list[str]) -> dict[str, CommitMeta]:
+        """For each path, the newest commit reachable from ``sha`` that changed it."""
+        pending = set(paths)
+        found: dict[str, CommitMeta] = {}
+        for commit in self._repo.walk(
+            pygit2.Oid(hex=sha), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME
+        ):
+            if not pending:
+                break
+            parent_tree = commit.parents[0].tree if commit.parents else None
+            for path in list(pending):
+                if _entry_oid(commit.tree, path) != (_entry_oid(parent_tree, path) if parent_tree else None):
+                    found[path] = _meta(commit)
+                    pending.discard(path)
+        return found
+
+
+def _entry_oid(tree: pygit2.Tree, path: str) -> str | None:
+    try:
+        return str(tree[path].id)
+    except KeyError:
+        return None
+
+
+def _meta(commit: pygit2.Commit) -> CommitMeta:
+    offset = timezone(timedelta(minutes=commit.commit_time_offset))
+    date = datetime.fromtimestamp(commit.commit_time, offset).astimezone(UTC)
+    message = commit.message
+    title, _, body = message.partition("\n")
+    return CommitMeta(
+        sha=str(commit.id),
+        title=title.strip(),
+        message=body.strip(),
+        author_name=commit.author.name,
+        author_email=commit.author.email,
+        date=date,
+        parents=tuple(str(p) for p in commit.parent_ids),
+    )

@@ -1,0 +1,51 @@
+"""The adapters one running Hubstead shares between requests, built from settings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from hubstead.config import Settings
+from hubstead.db import migrate
+from hubstead.db.engine import make_engine, make_session_factory
+from hubstead.gitstore import GitStore
+from hubstead.repos.lfs import LfsLimits
+from hubstead.repos.signing import UrlSigner
+from hubstead.storage import BlobStore, LocalBlobStore
+
+
+@dataclass
+class Hub:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    git: GitStore
+    blobs: BlobStore
+    signer: UrlSigner
+
+    @classmethod
+    def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        engine = make_engine(settings.resolved_database_url)
+        if migrate_db:
+            migrate.upgrade(engine)
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=make_session_factory(engine),
+            git=GitStore(settings.data_dir / "repos"),
+            blobs=blobs if blobs is not None else LocalBlobStore(settings.data_dir / "blobs"),
+            signer=UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_seconds),
+        )
+
+    @property
+    def lfs_limits(self) -> LfsLimits:
+        return LfsLimits(
+            multipart_threshold=self.settings.lfs_multipart_threshold,
+            multipart_chunk_size=self.settings.lfs_multipart_chunk_size,
+        )
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,1 @@
+"""Repositories: naming, creation, commits, files, LFS objects and cards."""

@@ -1,0 +1,297 @@
+"""CommitService: ``preupload`` decisions and the NDJSON ``commit`` endpoint's semantics."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from hubstead.accounts.permissions import Actor
+from hubstead.errors import (
+    ConcurrentUpdateError,
+    InvalidCommitError,
+    InvalidInputError,
+    RevisionNotFoundError,
+    StaleParentCommitError,
+)
+from hubstead.gitstore import Change, GitRepo
+from hubstead.repos.cards import parse_card_data
+from hubstead.repos.lfs import LfsService
+from hubstead.repos.lfs_pointer import SHA256, LfsPointer, parse_pointer
+from hubstead.repos.models import Repo
+from hubstead.repos.naming import validate_path_in_repo
+from hubstead.repos.patterns import ignore_matcher, lfs_attribute_line, lfs_matcher
+from hubstead.repos.services import DEFAULT_BRANCH, RepoService, author_email
+
+MAX_PREUPLOAD_FILES = 1000
+CAS_RETRIES = 5
+PARENT_COMMIT = "^[0-9a-fA-F]{5,40}$"
+
+
+@dataclass
+class CommitRequest:
+    summary: str
+    description: str = ""
+    parent_commit: str | None = None
+    changes: list[Change] = field(default_factory=list)
+    lfs_paths: list[str] = field(default_factory=list)
+    touched: set[str] = field(default_factory=set)
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    sha: str
+    branch: str
+
+
+class CommitService:
+    """Turns commit operations into a git commit and moves the branch with compare-and-swap."""
+
+    def __init__(self, repos: RepoService, lfs: LfsService, lfs_size_threshold: int) -> None:
+        self.repos = repos
+        self.lfs = lfs
+        self.lfs_size_threshold = lfs_size_threshold
+
+    # --- preupload ----------------------------------------------------------------------------
+
+    def preupload(self, repo: Repo, revision: str, body: Any) -> list[dict[str, Any]]:
+        files = body.get("files") if isinstance(body, dict) else None
+        if not isinstance(files, list) or len(files) > MAX_PREUPLOAD_FILES:
+            raise InvalidInputError(f"'files' must be a list of at most {MAX_PREUPLOAD_FILES} entries")
+        git = self.repos.open_git(repo)
+        sha = self._tip_or_default(git, revision)
+        is_lfs = lfs_matcher(self._read_text(git, sha, ".gitattributes"))
+        gitignore = body.get("gitIgnore")
+        is_ignored = ignore_matcher(
+            gitignore if isinstance(gitignore, str) else self._read_text(git, sha, ".gitignore")
+        )
+        out = []
+        for item in files:
+            if not isinstance(item, dict) or not isinstance(item.get("path"), str):
+                raise InvalidInputError("Each file needs a 'path'")
+            path = validate_path_in_repo(item["path"])
+            size = item.get("size", 0)
+            sample = _decode_sample(item.get("sample", ""))
+            lfs = is_lfs(path) or (isinstance(size, int) and size > self.lfs_size_threshold) or _looks_binary(sample)
+            out.append(
+                {
+                    "path": path,
+                    "uploadMode": "lfs" if lfs else "regular",
+                    "shouldIgnore": is_ignored(path),
+                    "oid": self._current_oid(git, sha, path),
+                }
+            )
+        return out
+
+    def _tip_or_default(self, git: GitRepo, revision: str) -> str:
+        try:
+            return git.resolve(revision)
+        except RevisionNotFoundError:
+            return git.resolve(DEFAULT_BRANCH)
+
+    @staticmethod
+    def _read_text(git: GitRepo, sha: str, path: str) -> str:
+        entry = git.get_entry(sha, path)
+        if entry is None or entry.type != "file":
+            return ""
+        return git.read_blob(entry.oid).decode("utf-8", errors="replace")
+
+    @staticmethod
+    def _current_oid(git: GitRepo, sha: str, path: str) -> str | None:
+        entry = git.get_entry(sha, path)
+        if entry is None or entry.type != "file":
+            return None
+        if entry.size <= 1024:
+            pointer = parse_pointer(git.read_blob(entry.oid))
+            if pointer:
+                return pointer.oid
+        return entry.oid
+
+    # --- commit -------------------------------------------------------------------------------
+
+    def parse(self, repo: Repo, git: GitRepo, lines: Iterable[bytes]) -> CommitRequest:
+        """Parse NDJSON commit lines; file contents go straight into the git object store."""
+        request: CommitRequest | None = None
+        for number, raw in enumerate(lines, start=1):
+            if not raw.strip():
+                continue
+            try:
+                line = json.loads(raw)
+            except (json.JSONDecodeError, UnicodeDecodeError):
+                raise InvalidCommitError(f"Malformed NDJSON on line {number}: not valid JSON") from None
+            if not isinstance(line, dict) or not isinstance(line.get("value"), dict):
+                raise InvalidCommitError(
+                    f"Malformed NDJSON on line {number}: expected {{'key': ..., 'value': {{...}}}}"
+                )
+            key, value = line.get("key"), line["value"]
+            if key == "header":
+                request = self._header(value, number, request)
+                continue
+            if request is None:
+                raise InvalidCommitError("The first line of a commit must be its header")
+            self._operation(repo, git, request, key, value, number)
+        if request is None:
+            raise InvalidCommitError("Empty commit: a header line is required")
+        return request
+
+    @staticmethod
+    def _header(value: dict[str, Any], number: int, previous: CommitRequest | None) -> CommitRequest:
+        if previous is not None:
+            raise InvalidCommitError(f"Line {number}: a commit has only one header")
+        summary = value.get("summary")
+        if not isinstance(summary, str) or not summary.strip():
+            raise InvalidCommitError("The commit header needs a non-empty 'summary'")
+        parent = value.get("parentCommit")
+        if parent is not None and (not isinstance(parent, str) or not _is_hex(parent, 5, 40)):
+            raise InvalidCommitError("'parentCommit' must be a commit sha (5 to 40 hex characters)")
+        description = value.get("description") or ""
+        if not isinstance(description, str):
+            raise InvalidCommitError("'description' must be a string")
+        return CommitRequest(summary=summary.strip(), description=description, parent_commit=parent and parent.lower())
+
+    def _operation(
+        self, repo: Repo, git: GitRepo, request: CommitRequest, key: Any, value: dict[str, Any], number: int
+    ) -> None:
+        path = value.get("path")
+        if not isinstance(path, str):
+            raise InvalidCommitError(f"Line {number}: operation needs a 'path'")
+        if key == "file":
+            path = validate_path_in_repo(path)
+            request.changes.append(Change(path, git.write_blob(_file_content(value, number))))
+        elif key == "lfsFile":
+            path = validate_path_in_repo(path)
+            request.changes.append(Change(path, git.write_blob(self._pointer(repo, value, number).render())))
+            request.lfs_paths.append(path)
+        elif key == "deletedFile":
+            request.changes.append(Change(validate_path_in_repo(path.rstrip("/")), None))
+        elif key == "deletedFolder":
+            request.changes.append(Change(validate_path_in_repo(path.rstrip("/")), None, folder=True))
+        else:
+            raise InvalidCommitError(f"Line {number}: unknown operation {key!r}")
+        request.touched.add(request.changes[-1].path)
+
+    def _pointer(self, repo: Repo, value: dict[str, Any], number: int) -> LfsPointer:
+        oid, size, algo = value.get("oid"), value.get("size"), value.get("algo", "sha256")
+        if algo != "sha256" or not isinstance(oid, str) or not SHA256.match(oid):
+            raise InvalidCommitError(f"Line {number}: 'oid' must be a sha256 (64 lowercase hex characters)")
+        stored = self.lfs.get_object_for_repo(repo, oid)
+        if size is not None and size != stored.size:
+            raise InvalidCommitError(f"Line {number}: LFS object {oid} has size {stored.size}, not {size}")
+        return LfsPointer(oid=oid, size=stored.size)
+
+    def commit(self, repo: Repo, actor: Actor, branch: str, lines: Iterable[bytes]) -> CommitResult:
+        """Apply the operations to the tip of ``branch`` as one commit (412 if ``parentCommit`` is stale)."""
+        assert actor.account is not None
+        git = self.repos.open_git(repo)
+        ref = _branch_ref(git, branch)
+        request = self.parse(repo, git, lines)
+        for _ in range(CAS_RETRIES):
+            tip = git.ref_target(ref)
+            if tip is None:
+                raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+            if request.parent_commit and not tip.startswith(request.parent_commit):
+                raise StaleParentCommitError()
+            changes = request.changes + self._gitattributes_for_lfs(git, tip, request)
+            tree = git.build_tree(tip, changes)
+            message = request.summary + (f"\n\n{request.description}" if request.description else "")
+            sha = git.write_commit(tree, [tip], message, actor.account.name, author_email(actor.account))
+            try:
+                git.update_ref(ref, sha, tip)
+            except ConcurrentUpdateError:
+                if request.parent_commit:
+                    raise StaleParentCommitError() from None
+                continue  # someone else committed first: replay our operations on their tip
+            if ref == f"refs/heads/{DEFAULT_BRANCH}":
+                self._record(repo, git, sha, request)
+            return CommitResult(sha=sha, branch=branch)
+        raise ConcurrentUpdateError("The branch is being updated by others; please retry")
+
+    def _gitattributes_for_lfs(self, git: GitRepo, tip: str, request: CommitRequest) -> list[Change]:
+        """Files stored in LFS because of their size or content get a line in .gitattributes, as on the Hub,
+        so that git-lfs clones smudge them."""
+        if not request.lfs_paths or ".gitattributes" in request.touched:
+            return []
+        text = self._read_text(git, tip, ".gitattributes")
+        is_lfs = lfs_matcher(text)
+        missing = [p for p in request.lfs_paths if not is_lfs(p)]
+        if not missing:
+            return []
+        if text and not text.endswith("\n"):
+            text += "\n"
+        text += "".join(lfs_attribute_line(p) + "\n" for p in missing)
+        return [Change(".gitattributes", git.write_blob(text.encode()))]
+
+    def _record(self, repo: Repo, git: GitRepo, sha: str, request: CommitRequest) -> None:
+        readme_changed = "README.md" in request.touched or any(c.folder and c.blob_oid is None for c in request.changes)
+        card = None
+        if readme_changed:
+            text = self._read_text(git, sha, "README.md")
+            card = parse_card_data(text) if text else None
+        self.repos.record_commit(repo, sha, card, readme_changed)
+
+
+def _branch_ref(git: GitRepo, branch: str) -> str:
+    if branch.startswith(("refs/pr/", "refs/heads/")):
+        return branch
+    if git.ref_target(f"refs/heads/{branch}") is None:
+        if git.ref_target(f"refs/tags/{branch}") is not None or _is_hex(branch, 40, 40):
+            raise InvalidInputError(f"Commits can only be made on a branch, not on {branch}")
+        raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+    return f"refs/heads/{branch}"
+
+
+def _file_content(value: dict[str, Any], number: int) -> bytes:
+    content, encoding = value.get("content"), value.get("encoding", "base64")
+    if not isinstance(content, str):
+        raise InvalidCommitError(f"Line {number}: 'content' must be a string")
+    if encoding == "base64":
+        try:
+            return base64.b64decode(content, validate=True)
+        except (binascii.Error, ValueError):
+            raise InvalidCommitError(f"Line {number}: 'content' is not valid base64") from None
+    if encoding in ("utf-8", "utf8", None):
+        return content.encode()
+    raise InvalidCommitError(f"Line {number}: unknown encoding {encoding!r}")
+
+
+def _decode_sample(sample: Any) -> bytes:
+    if not isinstance(sample, str):
+        return b""
+    try:
+        return base64.b64decode(sample)
+    except (binascii.Error, ValueError):
+        raise InvalidInputError("'sample' must be base64") from None
+
+
+def _looks_binary(sample: bytes) -> bool:
+    if b"\x00" in sample:
+        return True
+    try:
+        sample.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # a multi-byte character cut at the end of the 512-byte sample is still text
+        return exc.start < len(sample) - 4
+    return False
+
+
+def _is_hex(value: str, lo: int, hi: int) -> bool:
+    return lo <= len(value) <= hi and all(c in "0123456789abcdefABCDEF" for c in value)
+
+
+def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
+    """Split a stream of byte chunks into lines without holding the whole body."""
+    parts: list[bytes] = []
+    for chunk in chunks:
+        start = 0
+        while (newline := chunk.find(b"\n", start)) != -1:
+            parts.append(chunk[start:newline])
+            yield b"".join(parts)
+            parts = []
+            start = newline + 1
+        if start < len(chunk):
+            parts.append(chunk[start:])
+    if parts:
+        yield b"".join(parts)

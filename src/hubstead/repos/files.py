@@ -1,0 +1,164 @@
+"""Reading repos: revisions, files (with their LFS pointers), trees, paths-info, refs and history."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from hubstead.errors import (
+    EntryNotFoundError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RefAlreadyExistsError,
+    RevisionNotFoundError,
+)
+from hubstead.gitstore import CommitMeta, GitRepo, RefSet, TreeEntry
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, blob_key, parse_pointer
+from hubstead.repos.models import Repo
+from hubstead.repos.naming import validate_path_in_repo
+from hubstead.repos.services import DEFAULT_BRANCH, RepoService
+from hubstead.storage import BlobStore
+
+
+@dataclass(frozen=True)
+class RepoEntry:
+    """A tree entry with its LFS pointer, if it is one; ``size`` is the real content size."""
+
+    entry: TreeEntry
+    lfs: LfsPointer | None = None
+    pointer_size: int = 0
+
+    @property
+    def path(self) -> str:
+        return self.entry.path
+
+    @property
+    def size(self) -> int:
+        return self.lfs.size if self.lfs else self.entry.size
+
+
+@dataclass(frozen=True)
+class ResolvedFile:
+    commit: str
+    entry: RepoEntry
+
+    @property
+    def etag(self) -> str:
+        return self.entry.lfs.oid if self.entry.lfs else self.entry.entry.oid
+
+
+@dataclass(frozen=True)
+class TreePage:
+    entries: list[RepoEntry]
+    next_cursor: int | None
+
+
+class FileService:
+    """Read-only views of a repo at a revision, and its refs."""
+
+    def __init__(self, repos: RepoService, blobs: BlobStore) -> None:
+        self.repos = repos
+        self.blobs = blobs
+
+    def resolve(self, repo: Repo, revision: str) -> tuple[GitRepo, str]:
+        git = self.repos.open_git(repo)
+        return git, git.resolve(revision)
+
+    def describe(self, git: GitRepo, entry: TreeEntry) -> RepoEntry:
+        if entry.type == "file" and entry.size <= MAX_POINTER_SIZE:
+            pointer = parse_pointer(git.read_blob(entry.oid))
+            if pointer is not None:
+                return RepoEntry(entry, pointer, entry.size)
+        return RepoEntry(entry)
+
+    def get_file(self, repo: Repo, revision: str, path: str) -> tuple[GitRepo, ResolvedFile]:
+        git, sha = self.resolve(repo, revision)
+        entry = git.get_entry(sha, path) if path else None
+        if entry is None or entry.type != "file":
+            raise EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}", commit=sha)
+        return git, ResolvedFile(commit=sha, entry=self.describe(git, entry))
+
+    def read_bytes(self, git: GitRepo, file: ResolvedFile, start: int, end: int) -> Iterator[bytes]:
+        """The file's bytes ``[start, end)``: from the BlobStore for LFS files, from git otherwise."""
+        if file.entry.lfs:
+            return self.blobs.read_range(blob_key(file.entry.lfs.oid), start, end)
+        return iter([git.read_blob(file.entry.entry.oid)[start:end]])
+
+    def list_tree(
+        self, repo: Repo, revision: str, path: str, recursive: bool, cursor: int, limit: int
+    ) -> tuple[GitRepo, str, TreePage]:
+        git, sha = self.resolve(repo, revision)
+        path = path.strip("/")
+        if path:
+            validate_path_in_repo(path)
+        entries = git.iter_tree(sha, path, recursive)
+        page: list[RepoEntry] = []
+        for index, entry in enumerate(entries):
+            if index < cursor:
+                continue
+            if len(page) == limit:
+                return git, sha, TreePage(page, index)
+            page.append(self.describe(git, entry))
+        return git, sha, TreePage(page, None)
+
+    def paths_info(self, repo: Repo, revision: str, paths: list[str]) -> tuple[GitRepo, str, list[RepoEntry]]:
+        git, sha = self.resolve(repo, revision)
+        out = []
+        for path in dict.fromkeys(p.strip("/") for p in paths):
+            entry = git.get_entry(sha, path) if path else None
+            if entry is not None:
+                out.append(self.describe(git, entry))
+        return git, sha, out
+
+    def all_files(self, git: GitRepo, sha: str) -> list[RepoEntry]:
+        return [self.describe(git, e) for e in git.iter_tree(sha, "", recursive=True) if e.type == "file"]
+
+    def last_commits(self, git: GitRepo, sha: str, entries: list[RepoEntry]) -> dict[str, CommitMeta]:
+        return git.last_commits(sha, [e.path for e in entries])
+
+    # --- refs and history ---------------------------------------------------------------------
+
+    def list_refs(self, repo: Repo) -> RefSet:
+        return self.repos.open_git(repo).list_refs()
+
+    def list_commits(self, repo: Repo, revision: str, skip: int, limit: int) -> tuple[list[CommitMeta], int]:
+        git, sha = self.resolve(repo, revision)
+        return git.log(sha, skip, limit), git.count_commits(sha)
+
+    def create_branch(self, repo: Repo, branch: str, starting_point: str | None) -> str:
+        git = self.repos.open_git(repo)
+        if branch.startswith("refs/") or not GitRepo.valid_ref_name(f"refs/heads/{branch}"):
+            raise InvalidInputError(f"Invalid reference for a branch: {branch}")
+        sha = git.resolve(starting_point or DEFAULT_BRANCH)
+        if git.ref_target(f"refs/heads/{branch}") is not None:
+            raise RefAlreadyExistsError(f"Reference refs/heads/{branch} already exists")
+        git.update_ref(f"refs/heads/{branch}", sha, None)
+        return sha
+
+    def delete_branch(self, repo: Repo, branch: str) -> None:
+        git = self.repos.open_git(repo)
+        if branch == DEFAULT_BRANCH:
+            raise PermissionDeniedError(f"Cannot delete refs/heads/{DEFAULT_BRANCH}")
+        old = git.ref_target(f"refs/heads/{branch}")
+        if old is None:
+            raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+        git.delete_ref(f"refs/heads/{branch}")
+
+    def create_tag(self, repo: Repo, revision: str, tag: str, message: str | None, tagger: tuple[str, str]) -> str:
+        git = self.repos.open_git(repo)
+        if not isinstance(tag, str) or tag.startswith("refs/") or not GitRepo.valid_ref_name(f"refs/tags/{tag}"):
+            raise InvalidInputError(f"Invalid tag name: {tag!r}")
+        sha = git.resolve(revision)
+        if git.ref_target(f"refs/tags/{tag}") is not None:
+            raise RefAlreadyExistsError(f"Tag {tag} already exists")
+        if message:
+            git.create_annotated_tag(tag, sha, message, *tagger)
+            return sha
+        git.update_ref(f"refs/tags/{tag}", sha, None)
+        return sha
+
+    def delete_tag(self, repo: Repo, tag: str) -> None:
+        git = self.repos.open_git(repo)
+        if git.ref_target(f"refs/tags/{tag}") is None:
+            raise RevisionNotFoundError(f"Invalid rev id: {tag}")
+        git.delete_ref(f"refs/tags/{tag}")

@@ -1,0 +1,234 @@
+"""LFS objects: the batch API, receiving uploads (basic and multipart) with the hash checked while the
+bytes stream, verification, and which repo may reference which object."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from hubstead.accounts.permissions import Actor
+from hubstead.errors import (
+    BlobNotFoundError,
+    ChecksumMismatchError,
+    InvalidInputError,
+    LfsObjectMissingError,
+)
+from hubstead.repos.lfs_pointer import SHA256, blob_key
+from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
+from hubstead.repos.signing import UrlSigner
+from hubstead.storage import BlobStore
+
+MAX_BATCH_OBJECTS = 1000
+
+
+@dataclass(frozen=True)
+class LfsLimits:
+    multipart_threshold: int
+    multipart_chunk_size: int
+
+
+def _check_object(obj: Any) -> tuple[str, int]:
+    if not isinstance(obj, dict):
+        raise InvalidInputError("Each LFS object must be a JSON object with 'oid' and 'size'")
+    oid, size = obj.get("oid"), obj.get("size")
+    if not isinstance(oid, str) or not SHA256.match(oid):
+        raise InvalidInputError(f"Invalid LFS oid {oid!r}: expected 64 lowercase hex characters (sha256)")
+    if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+        raise InvalidInputError(f"Invalid LFS size for {oid}: expected a non-negative integer")
+    return oid, size
+
+
+def upload_path(repo_pk: int, oid: str, size: int) -> str:
+    return f"/api/hubstead/lfs/upload/{repo_pk}/{oid}/{size}"
+
+
+def download_path(oid: str) -> str:
+    return f"/api/hubstead/lfs/objects/{oid}"
+
+
+class LfsService:
+    """Never commits; the caller's unit of work does. Upload bodies are hashed before they become visible."""
+
+    def __init__(self, session: Session, blobs: BlobStore, signer: UrlSigner, limits: LfsLimits) -> None:
+        self.session = session
+        self.blobs = blobs
+        self.signer = signer
+        self.limits = limits
+
+    # --- what a repo may reference ------------------------------------------------------------
+
+    def repo_has_object(self, repo: Repo, oid: str) -> bool:
+        return (
+            self.session.scalar(
+                select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo.id, RepoLfsObject.oid == oid)
+            )
+            is not None
+        )
+
+    def get_object_for_repo(self, repo: Repo, oid: str) -> LfsObject:
+        """The stored object, if ``repo`` may reference it; else LfsObjectMissingError."""
+        obj = self.session.get(LfsObject, oid)
+        if obj is None or not self.repo_has_object(repo, oid) or not self.blobs.exists(blob_key(oid)):
+            raise LfsObjectMissingError(
+                f"LFS object {oid} was never uploaded to this repository: upload it before committing"
+            )
+        return obj
+
+    def link(self, repo_pk: int, oid: str, size: int) -> None:
+        if self.session.get(LfsObject, oid) is None:
+            self.session.add(LfsObject(oid=oid, size=size))
+            self.session.flush()
+        exists = self.session.scalar(
+            select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo_pk, RepoLfsObject.oid == oid)
+        )
+        if exists is None:
+            self.session.add(RepoLfsObject(repo_id=repo_pk, oid=oid))
+            self.session.flush()
+
+    # --- batch API ----------------------------------------------------------------------------
+
+    def batch(self, repo: Repo, actor: Actor, request: Any, base_url: str) -> dict[str, Any]:
+        if not isinstance(request, dict) or request.get("operation") not in ("upload", "download"):
+            raise InvalidInputError("LFS batch: 'operation' must be 'upload' or 'download'")
+        objects = request.get("objects")
+        if not isinstance(objects, list) or len(objects) > MAX_BATCH_OBJECTS:
+            raise InvalidInputError(f"LFS batch: 'objects' must be a list of at most {MAX_BATCH_OBJECTS}")
+        checked = [_check_object(o) for o in objects]
+        transfers = request.get("transfers") or ["basic"]
+        if request["operation"] == "download":
+            return {"transfer": "basic", "objects": [self._download_item(repo, o, s, base_url) for o, s in checked]}
+        multipart = "multipart" in transfers
+        items = [self._upload_item(repo, o, s, base_url, multipart) for o, s in checked]
+        return {
+            "transfer": "multipart" if multipart and any(_is_multipart(i) for i in items) else "basic",
+            "objects": items,
+        }
+
+    def _download_item(self, repo: Repo, oid: str, size: int, base_url: str) -> dict[str, Any]:
+        obj = self.session.get(LfsObject, oid)
+        if obj is None or not self.repo_has_object(repo, oid):
+            return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}}
+        href = base_url + self.signer.sign(download_path(oid))
+        return {
+            "oid": oid,
+            "size": obj.size,
+            "authenticated": True,
+            "actions": {"download": {"href": href, "expires_in": self.signer.ttl_seconds}},
+        }
+
+    def _upload_item(self, repo: Repo, oid: str, size: int, base_url: str, multipart: bool) -> dict[str, Any]:
+        obj = self.session.get(LfsObject, oid)
+        if (
+            obj is not None
+            and obj.size == size
+            and self.repo_has_object(repo, oid)
+            and self.blobs.exists(blob_key(oid))
+        ):
+            return {"oid": oid, "size": size}  # no actions: already stored for this repo
+        path = upload_path(repo.id, oid, size)
+        upload: dict[str, Any] = {"href": base_url + self.signer.sign(path), "expires_in": self.signer.ttl_seconds}
+        if multipart and size >= self.limits.multipart_threshold:
+            chunk = self.limits.multipart_chunk_size
+            parts = max(1, math.ceil(size / chunk))
+            upload["header"] = {"chunk_size": str(chunk)} | {
+                str(n): base_url + self.signer.sign(f"{path}/part/{n}") for n in range(1, parts + 1)
+            }
+        verify = {"href": f"{base_url}/{repo.type.url_prefix}{repo.repo_id}.git/info/lfs/objects/verify", "header": {}}
+        return {"oid": oid, "size": size, "authenticated": True, "actions": {"upload": upload, "verify": verify}}
+
+    def verify(self, repo: Repo, request: Any) -> None:
+        oid, size = _check_object(request)
+        obj = self.session.get(LfsObject, oid)
+        if obj is None or not self.repo_has_object(repo, oid):
+            raise LfsObjectMissingError(f"LFS object {oid} was not uploaded")
+        if obj.size != size:
+            raise ChecksumMismatchError(f"LFS object {oid} has size {obj.size}, not {size}")
+
+    # --- receiving bytes ----------------------------------------------------------------------
+
+    async def receive(self, oid: str, size: int, chunks: AsyncIterator[bytes]) -> None:
+        """Store the body as object ``oid`` if, and only if, its sha256 and size match."""
+        writer = self.blobs.open_writer(blob_key(oid))
+        try:
+            hasher, received = hashlib.sha256(), 0
+            async for chunk in chunks:
+                received += len(chunk)
+                if received > size:
+                    raise ChecksumMismatchError(f"Upload of {oid} is larger than the announced {size} bytes")
+                hasher.update(chunk)
+                writer.write(chunk)
+            _check_digest(oid, size, hasher.hexdigest(), received)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+
+    async def receive_part(self, repo_pk: int, oid: str, part: int, chunks: AsyncIterator[bytes]) -> str:
+        """Store one part of a multipart upload; returns its ETag (md5 of the part)."""
+        writer = self.blobs.open_writer(_part_key(repo_pk, oid, part))
+        try:
+            md5 = hashlib.md5(usedforsecurity=False)
+            async for chunk in chunks:
+                md5.update(chunk)
+                writer.write(chunk)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        return md5.hexdigest()
+
+    def complete_multipart(self, repo_pk: int, oid: str, size: int, body: Any) -> None:
+        """Join the parts in order, hashing as they are copied; the object appears only if it matches."""
+        parts = body.get("parts") if isinstance(body, dict) else None
+        if not isinstance(parts, list) or not parts:
+            raise InvalidInputError("Multipart completion needs a non-empty 'parts' list")
+        numbers = [p.get("partNumber") if isinstance(p, dict) else None for p in parts]
+        expected = math.ceil(size / self.limits.multipart_chunk_size) or 1
+        if sorted(n for n in numbers if isinstance(n, int)) != list(range(1, expected + 1)):
+            raise InvalidInputError(f"Multipart completion must list parts 1..{expected} exactly once")
+        keys = [_part_key(repo_pk, oid, n) for n in range(1, expected + 1)]
+        writer = self.blobs.open_writer(blob_key(oid))
+        try:
+            hasher, received = hashlib.sha256(), 0
+            for chunk in _chain(self.blobs, keys):
+                hasher.update(chunk)
+                writer.write(chunk)
+                received += len(chunk)
+            _check_digest(oid, size, hasher.hexdigest(), received)
+            writer.commit()
+        except BaseException:
+            writer.abort()
+            raise
+        finally:
+            for key in keys:
+                self.blobs.delete(key)
+        self.link(repo_pk, oid, size)
+
+
+def _chain(blobs: BlobStore, keys: Iterable[str]) -> Iterable[bytes]:
+    for key in keys:
+        try:
+            yield from blobs.read_range(key)
+        except BlobNotFoundError:
+            raise InvalidInputError(f"Multipart upload is missing a part ({key.rsplit('/', 1)[-1]})") from None
+
+
+def _check_digest(oid: str, size: int, digest: str, received: int) -> None:
+    if received != size:
+        raise ChecksumMismatchError(f"Upload of {oid} has {received} bytes, expected {size}")
+    if digest != oid:
+        raise ChecksumMismatchError(f"Upload does not match its oid: sha256 is {digest}, expected {oid}")
+
+
+def _part_key(repo_pk: int, oid: str, part: int) -> str:
+    return f"lfs-parts/{repo_pk}-{oid}/{part:05d}"
+
+
+def _is_multipart(item: dict[str, Any]) -> bool:
+    return "chunk_size" in item.get("actions", {}).get("upload", {}).get("header", {})

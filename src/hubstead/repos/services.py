@@ -1,0 +1,254 @@
+"""RepoService: create, find, move, delete repos and change their settings, with access checks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from hubstead.accounts.models import Account, AccountType
+from hubstead.accounts.permissions import Actor, namespace_access, repo_access
+from hubstead.accounts.services import AccountService
+from hubstead.db.base import utcnow
+from hubstead.errors import (
+    AuthenticationError,
+    InvalidInputError,
+    PermissionDeniedError,
+    RepoAlreadyExistsError,
+    RepoNotFoundError,
+)
+from hubstead.gitstore import Change, GitRepo, GitStore
+from hubstead.repos.models import Repo, RepoLfsObject, RepoType
+from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
+
+DEFAULT_BRANCH = "main"
+SPACE_SDKS = frozenset({"gradio", "streamlit", "docker", "static"})
+GATED_VALUES = frozenset({"auto", "manual"})
+LFS_PATTERNS = [
+    "*.7z",
+    "*.arrow",
+    "*.bin",
+    "*.bz2",
+    "*.ckpt",
+    "*.ftz",
+    "*.gz",
+    "*.h5",
+    "*.joblib",
+    "*.lfs.*",
+    "*.mlmodel",
+    "*.model",
+    "*.msgpack",
+    "*.npy",
+    "*.npz",
+    "*.onnx",
+    "*.ot",
+    "*.parquet",
+    "*.pb",
+    "*.pickle",
+    "*.pkl",
+    "*.pt",
+    "*.pth",
+    "*.rar",
+    "*.safetensors",
+    "saved_model/**/*",
+    "*.tar.*",
+    "*.tar",
+    "*.tflite",
+    "*.tgz",
+    "*.wasm",
+    "*.xz",
+    "*.zip",
+    "*.zst",
+    "*tfevents*",
+]
+MEDIA_PATTERNS = [
+    "*.mds",
+    "*.pcm",
+    "*.sam",
+    "*.raw",
+    "*.aac",
+    "*.flac",
+    "*.mp3",
+    "*.ogg",
+    "*.wav",
+    "*.bmp",
+    "*.gif",
+    "*.png",
+    "*.tiff",
+    "*.jpg",
+    "*.jpeg",
+    "*.webp",
+    "*.mp4",
+    "*.webm",
+]
+
+
+def default_gitattributes(repo_type: RepoType) -> bytes:
+    patterns = LFS_PATTERNS + (MEDIA_PATTERNS if repo_type is RepoType.DATASET else [])
+    return "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in patterns).encode()
+
+
+def author_email(account: Account) -> str:
+    return account.email or f"{account.name}@users.noreply.hubstead"
+
+
+@dataclass(frozen=True)
+class RepoSettings:
+    private: bool | None = None
+    gated: str | bool | None = None
+
+
+class RepoService:
+    """Repos as rows plus bare git repos. Raises RepoNotFoundError for anything the actor can't read."""
+
+    def __init__(self, session: Session, git: GitStore) -> None:
+        self.session = session
+        self.git = git
+        self.accounts = AccountService(session)
+
+    # --- finding ------------------------------------------------------------------------------
+
+    def find_repo(self, repo_type: RepoType, repo_id: str) -> Repo | None:
+        return self.session.scalar(select(Repo).where(Repo.type == repo_type, Repo.id_key == repo_id.lower()))
+
+    def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+        """The repo if ``actor`` may read it; otherwise RepoNotFoundError, exactly as if it did not exist."""
+        repo = self.find_repo(repo_type, repo_id)
+        if repo is None or not repo_access(actor, repo.namespace, repo.private).read:
+            raise RepoNotFoundError()
+        return repo
+
+    def get_repo_for_write(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+        repo = self.get_repo(repo_type, repo_id, actor)
+        self._require_write(actor, repo)
+        return repo
+
+    @staticmethod
+    def _require_write(actor: Actor, repo: Repo) -> None:
+        if actor.is_anonymous:
+            raise AuthenticationError("You must be authenticated to write to a repository")
+        if not repo_access(actor, repo.namespace, repo.private).write:
+            raise PermissionDeniedError(
+                f"You don't have write access to {repo.type.value} {repo.repo_id}"
+                + (" (read-only token)" if not actor.may_write_at_all else "")
+            )
+
+    def open_git(self, repo: Repo) -> GitRepo:
+        return self.git.open(ref_of(repo).storage_key)
+
+    # --- creating, moving, deleting -----------------------------------------------------------
+
+    def create_repo(
+        self,
+        actor: Actor,
+        repo_type: RepoType,
+        name: str,
+        namespace: str | None = None,
+        private: bool | None = None,
+        sdk: str | None = None,
+    ) -> Repo:
+        if actor.account is None:
+            raise AuthenticationError("You must be authenticated to create a repository")
+        namespace = namespace or actor.account.name
+        validate_repo_name(name)
+        owner = self.accounts.find_account(namespace)
+        if owner is None:
+            raise PermissionDeniedError(f"You don't have the rights to create a repo under {namespace}")
+        if not namespace_access(actor, owner.name).write:
+            raise PermissionDeniedError(f"You don't have the rights to create a repo under {owner.name}")
+        if repo_type is RepoType.SPACE and sdk is not None and sdk not in SPACE_SDKS:
+            raise InvalidInputError(f"Invalid Space SDK {sdk!r}: expected one of {sorted(SPACE_SDKS)}")
+        repo_id = f"{owner.name}/{name}"
+        if self.find_repo(repo_type, repo_id) is not None:
+            raise RepoAlreadyExistsError(f"You already created this {repo_type.value} repo", repo_id=repo_id)
+        repo = Repo(
+            type=repo_type,
+            namespace=owner.name,
+            name=name,
+            id_key=repo_id.lower(),
+            owner_id=owner.id,
+            private=bool(private),
+            sdk=sdk if repo_type is RepoType.SPACE else None,
+        )
+        self.session.add(repo)
+        try:
+            self.session.flush()
+        except IntegrityError:
+            raise RepoAlreadyExistsError(f"You already created this {repo_type.value} repo", repo_id=repo_id) from None
+        repo.head_sha = self._init_git(repo, actor.account)
+        return repo
+
+    def _init_git(self, repo: Repo, author: Account) -> str:
+        key = ref_of(repo).storage_key
+        self.git.delete(key)  # a leftover of a failed creation, never a live repo (its row did not exist)
+        git = self.git.init(key, DEFAULT_BRANCH)
+        blob = git.write_blob(default_gitattributes(repo.type))
+        tree = git.build_tree(None, [Change(".gitattributes", blob)])
+        sha = git.write_commit(tree, [], "initial commit", author.name, author_email(author))
+        git.update_ref(f"refs/heads/{DEFAULT_BRANCH}", sha, None)
+        return sha
+
+    def delete_repo(self, actor: Actor, repo_type: RepoType, repo_id: str) -> None:
+        repo = self.get_repo(repo_type, repo_id, actor)
+        self._require_admin(actor, repo)
+        key = ref_of(repo).storage_key
+        self.session.execute(delete(RepoLfsObject).where(RepoLfsObject.repo_id == repo.id))
+        self.session.delete(repo)
+        self.session.flush()
+        self.git.delete(key)
+
+    def _require_admin(self, actor: Actor, repo: Repo) -> None:
+        # owners, org writers/admins and site admins may manage a repo; read-only tokens may not
+        self._require_write(actor, repo)
+
+    def move_repo(self, actor: Actor, repo_type: RepoType, from_id: str, to_id: str) -> Repo:
+        repo = self.get_repo(repo_type, from_id, actor)
+        self._require_admin(actor, repo)
+        namespace, name = parse_repo_id(to_id)
+        owner = self.accounts.find_account(namespace)
+        if owner is None or not namespace_access(actor, owner.name).write:
+            raise PermissionDeniedError(f"You don't have the rights to create a repo under {namespace}")
+        existing = self.find_repo(repo_type, to_id)
+        if existing is not None and existing.id != repo.id:
+            raise RepoAlreadyExistsError(f"A {repo_type.value} repository called {to_id} already exists")
+        old_key = ref_of(repo).storage_key
+        repo.namespace, repo.name, repo.id_key, repo.owner_id = owner.name, name, to_id.lower(), owner.id
+        self.session.flush()
+        new_key = ref_of(repo).storage_key
+        if new_key != old_key:
+            self.git.move(old_key, new_key)
+        return repo
+
+    def update_settings(self, actor: Actor, repo_type: RepoType, repo_id: str, settings: RepoSettings) -> Repo:
+        repo = self.get_repo(repo_type, repo_id, actor)
+        self._require_admin(actor, repo)
+        if settings.private is not None:
+            repo.private = settings.private
+        if settings.gated is not None:
+            if settings.gated is False or settings.gated == "false":
+                repo.gated = None
+            elif settings.gated in GATED_VALUES:
+                repo.gated = str(settings.gated)
+            else:
+                raise InvalidInputError("gated must be 'auto', 'manual' or false")
+        self.session.flush()
+        return repo
+
+    def record_commit(self, repo: Repo, sha: str, card_data: dict[str, Any] | None, card_changed: bool) -> None:
+        """Refresh what the DB knows after a commit landed on the default branch."""
+        repo.head_sha = sha
+        repo.last_modified = utcnow()
+        if card_changed:
+            repo.card_data = card_data
+        self.session.flush()
+
+    def owner_type(self, repo: Repo) -> AccountType:
+        owner = self.session.get(Account, repo.owner_id)
+        return owner.type if owner else AccountType.USER
+
+
+def ref_of(repo: Repo) -> RepoRef:
+    return RepoRef(type=repo.type, namespace=repo.namespace, name=repo.name)

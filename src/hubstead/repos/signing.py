@@ -1,0 +1,32 @@
+"""Self-authenticating URLs: an HMAC over the path and an expiry, for clients that send no credentials
+(LFS upload PUTs and completions, LFS downloads by git-lfs)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import time
+
+from hubstead.errors import PermissionDeniedError
+
+
+class UrlSigner:
+    def __init__(self, secret: str, ttl_seconds: int) -> None:
+        self._key = secret.encode()
+        self.ttl_seconds = ttl_seconds
+
+    def _signature(self, path: str, expires: int) -> str:
+        return hmac.new(self._key, f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
+
+    def sign(self, path: str, now: float | None = None) -> str:
+        """``path`` with ``?expires=…&sig=…`` appended."""
+        expires = int((now if now is not None else time.time()) + self.ttl_seconds)
+        return f"{path}?expires={expires}&sig={self._signature(path, expires)}"
+
+    def verify(self, path: str, expires: str | None, sig: str | None) -> None:
+        if not expires or not sig or not expires.isdigit():
+            raise PermissionDeniedError("This upload URL is not signed")
+        if int(expires) < time.time():
+            raise PermissionDeniedError("This upload URL has expired: ask the batch API for a new one")
+        if not hmac.compare_digest(self._signature(path, int(expires)), sig):
+            raise PermissionDeniedError("This upload URL's signature is invalid")

@@ -1,0 +1,45 @@
+"""The BlobStore interface. Keys are ``/``-separated strings; values are immutable byte strings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Protocol
+
+
+class BlobWriter(Protocol):
+    """A blob being written: invisible under its key until ``commit()``; ``abort()`` drops it."""
+
+    def write(self, data: bytes) -> None: ...
+
+    def commit(self) -> None: ...
+
+    def abort(self) -> None: ...
+
+
+class BlobStore(Protocol):
+    """Stores bytes by key. Writes are atomic: a reader sees a whole blob or none."""
+
+    def open_writer(self, key: str) -> BlobWriter:
+        """Start writing ``key``; it appears only when the writer commits."""
+        ...
+
+    def put(self, key: str, data: bytes) -> None: ...
+
+    def exists(self, key: str) -> bool: ...
+
+    def size(self, key: str) -> int:
+        """Size in bytes; raises ``BlobNotFoundError``."""
+        ...
+
+    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """Yield the bytes ``[start, end)`` of ``key`` in chunks; raises ``BlobNotFoundError``."""
+        ...
+
+    def delete(self, key: str) -> None:
+        """Remove ``key``; a missing key is not an error."""
+        ...
+
+    def local_path(self, key: str) -> Path | None:
+        """A filesystem path holding the blob, for zero-copy serving; ``None`` if not on local disk."""
+        ...
