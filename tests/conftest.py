@@ -147,6 +147,12 @@ def live_server(app: Any) -> Iterator[str]:
         server.switch.app = None
 
 
+@pytest.fixture
+def server_switch(live_server: str) -> SwitchableApp:
+    """The live server's app holder, for tests that wrap the app (e.g. to inject network faults)."""
+    return _start_server().switch
+
+
 # --- accounts -----------------------------------------------------------------------------------
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
+from datetime import date, datetime
 from typing import Any
 
 import yaml
@@ -36,7 +38,20 @@ def parse_card_data(text: str) -> dict[str, Any] | None:
         data = yaml.safe_load(front)
     except yaml.YAMLError:
         return None
-    return data if isinstance(data, dict) else None
+    if not isinstance(data, dict):
+        return None
+    try:
+        # card data is stored and served as JSON: YAML dates become ISO strings, NaN and the like drop it
+        safe: dict[str, Any] = json.loads(json.dumps(data, default=_json_default, allow_nan=False))
+    except (TypeError, ValueError):
+        return None
+    return safe
+
+
+def _json_default(value: object) -> str:
+    if isinstance(value, date | datetime):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
 def check_card(text: str, repo_type: str) -> CardCheck:

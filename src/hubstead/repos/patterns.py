@@ -15,9 +15,10 @@ def _compile(pattern: str) -> re.Pattern[str]:
     out = []
     i = 0
     while i < len(pattern):
-        if pattern.startswith("[[:space:]]", i):
-            out.append(r"\s")
-            i += len("[[:space:]]")
+        bracket = _bracket(pattern, i) if pattern[i] == "[" else None
+        if bracket is not None:
+            out.append(bracket[0])
+            i = bracket[1]
         elif pattern.startswith("**/", i):
             out.append("(?:.*/)?")
             i += 3
@@ -39,6 +40,49 @@ def _compile(pattern: str) -> re.Pattern[str]:
     return re.compile("".join(out) + r"\Z")
 
 
+_POSIX_CLASSES = {
+    "alnum": "a-zA-Z0-9",
+    "alpha": "a-zA-Z",
+    "blank": " \\t",
+    "digit": "0-9",
+    "lower": "a-z",
+    "punct": re.escape("!\"#$%&'()*+,-./:;<=>?@[\\]^_`{|}~"),
+    "space": "\\s",
+    "upper": "A-Z",
+    "xdigit": "0-9a-fA-F",
+}
+
+
+def _bracket(pattern: str, start: int) -> tuple[str, int] | None:
+    """The regex for the bracket expression at ``pattern[start] == "["`` and the index after it;
+    None when it is not closed (the ``[`` is then literal). Like git, a bracket never matches ``/``."""
+    negated = pattern.startswith(("[!", "[^"), start)
+    first = i = start + 1 + negated
+    items: list[str] = []
+    while i < len(pattern):
+        char = pattern[i]
+        if char == "]" and i > first:  # a "]" right after the opening is a literal
+            body = "".join(items)
+            return (f"[^/{body}]" if negated else f"(?!/)[{body}]"), i + 1
+        if char == "[" and pattern.startswith("[:", i):
+            end = pattern.find(":]", i + 2)
+            name = pattern[i + 2 : end] if end != -1 else ""
+            if name in _POSIX_CLASSES:
+                items.append(_POSIX_CLASSES[name])
+                i = end + 2
+                continue
+        if char == "\\" and i + 1 < len(pattern):
+            i += 1
+            char = pattern[i]
+        if pattern.startswith("-", i + 1) and i + 2 < len(pattern) and pattern[i + 2] != "]":
+            items.append(f"{re.escape(char)}-{re.escape(pattern[i + 2])}")
+            i += 3
+            continue
+        items.append(re.escape(char))
+        i += 1
+    return None
+
+
 def _matches(pattern: str, path: str) -> bool:
     if "/" in pattern.rstrip("/"):
         return bool(_compile(pattern.lstrip("/")).match(path))
@@ -54,6 +98,8 @@ def lfs_matcher(gitattributes: str) -> Callable[[str], bool]:
         if not line or line.startswith("#"):
             continue
         pattern, *attrs = line.split()
+        if pattern.startswith("!"):
+            continue  # git ignores negative patterns in attributes files
         if LFS_ATTRIBUTE in attrs:
             rules.append((pattern, True))
         elif "-filter" in attrs or "!filter" in attrs:
@@ -71,6 +117,8 @@ def lfs_matcher(gitattributes: str) -> Callable[[str], bool]:
 
 def lfs_attribute_line(path: str) -> str:
     escaped = re.sub(r"([*?\[\]\\])", r"\\\1", path).replace(" ", "[[:space:]]")
+    if escaped.startswith(("#", "!")):  # a comment, or a negative pattern git refuses
+        escaped = "\\" + escaped
     return f"{escaped} filter=lfs diff=lfs merge=lfs -text"
 
 
@@ -87,16 +135,17 @@ def ignore_matcher(gitignore: str) -> Callable[[str], bool]:
         rules.append((pattern.rstrip("/"), negated, folder_only))
 
     def is_ignored(path: str) -> bool:
+        # as git: each folder, then the file, is judged by the last rule matching it, and nothing
+        # inside an excluded folder can be re-included
         parts = path.split("/")
-        candidates = [("/".join(parts[: i + 1]), i < len(parts) - 1) for i in range(len(parts))]
-        ignored = False
-        for pattern, negated, folder_only in rules:
-            for candidate, is_folder in candidates:
-                if folder_only and not is_folder:
-                    continue
-                if _matches(pattern, candidate):
-                    ignored = not negated
-                    break
-        return ignored
+        for i in range(len(parts)):
+            candidate, is_folder = "/".join(parts[: i + 1]), i < len(parts) - 1
+            excluded = False
+            for pattern, negated, folder_only in rules:
+                if (is_folder or not folder_only) and _matches(pattern, candidate):
+                    excluded = not negated
+            if excluded:
+                return True
+        return False
 
     return is_ignored
