@@ -13,7 +13,11 @@ from huggingface_hub import HfApi  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
-TRAIN = {"text": ["a good film", "a bad film", "quite fine", "not great"], "label": [1, 0, 1, 0], "score": [0.9, 0.1, 0.7, 0.3]}
+TRAIN = {
+    "text": ["a good film", "a bad film", "quite fine", "not great"],
+    "label": [1, 0, 1, 0],
+    "score": [0.9, 0.1, 0.7, 0.3],
+}
 TEST = {"text": ["lovely", "awful"], "label": [1, 0], "score": [0.8, 0.2]}
 
 
@@ -45,7 +49,9 @@ def test_private_pushed_dataset_needs_a_token_to_load(live_server: str, user: An
 
     # anonymous first: huggingface_hub serves README.md from its (per-test) cache when the HEAD call fails,
     # so a warm cache would hide the server's answer
-    with pytest.raises(datasets.exceptions.DatasetNotFoundError, match="doesn't exist on the Hub or cannot be accessed"):
+    with pytest.raises(
+        datasets.exceptions.DatasetNotFoundError, match="doesn't exist on the Hub or cannot be accessed"
+    ):
         datasets.load_dataset(repo_id, cache_dir=str(tmp_path / "anonymous"))
 
     loaded = datasets.load_dataset(repo_id, token=user.read_token, cache_dir=str(tmp_path / "with-token"))
@@ -121,5 +127,9 @@ def test_csv_dataset_streams_its_rows(live_server: str, user: Any) -> None:
 
     stream = datasets.load_dataset(repo_id, split="train", streaming=True, token=user.read_token)
 
-    assert list(stream.take(3)) == [{"id": 0, "name": "name-0"}, {"id": 1, "name": "name-1"}, {"id": 2, "name": "name-2"}]
+    assert list(stream.take(3)) == [
+        {"id": 0, "name": "name-0"},
+        {"id": 1, "name": "name-1"},
+        {"id": 2, "name": "name-2"},
+    ]
     assert sum(1 for _ in stream) == 50

@@ -202,5 +202,5 @@ def test_push_to_a_branch_loads_only_from_that_revision(
     assert not api.file_exists(repo_id, "config.json")
     # transformers 5 turns a config.json missing on the Hub into "Unrecognized model ... config.json" (ValueError),
     # exactly as for a local folder without one; older releases raised OSError
-    with pytest.raises((OSError, ValueError), match="config.json"):
+    with pytest.raises((OSError, ValueError), match=r"config\.json"):
         transformers.AutoModelForSequenceClassification.from_pretrained(repo_id, cache_dir=tmp_path / "main")
