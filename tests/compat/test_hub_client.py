@@ -377,3 +377,26 @@ def test_hf_file_system_ls_glob_open(api: HfApi, repo_id: str, tmp_path: Path, l
         assert f.read() == payload[-5:]
     assert fs.cat(f"{repo_id}/sub/c.txt") == b"c"
     assert fs.info(f"{repo_id}/sub/data.bin")["size"] == len(payload)
+
+
+def test_readme_metadata_is_validated_and_indexed(api: HfApi, repo_id: str) -> None:
+    with pytest.raises(ValueError, match="Invalid metadata in README.md"):
+        api.upload_file(path_or_fileobj=b"---\nmodel-index: foo\n---\n", path_in_repo="README.md", repo_id=repo_id)
+    assert not api.file_exists(repo_id, "README.md")
+    with pytest.warns(UserWarning, match="Warnings while validating metadata"):
+        api.upload_file(path_or_fileobj=b"# no metadata\n", path_in_repo="README.md", repo_id=repo_id)
+    card = b"---\nlanguage: [en, fr]\nlicense: other\nlicense_name: acme\ntags: [a, b]\n---\n# Card\n"
+    api.upload_file(path_or_fileobj=card, path_in_repo="README.md", repo_id=repo_id)
+    info = api.model_info(repo_id)
+    assert info.card_data["language"] == ["en", "fr"]
+    assert info.card_data["license_name"] == "acme"
+    api.delete_file("README.md", repo_id)
+    assert not api.model_info(repo_id).card_data
+
+
+def test_space_info_reports_sdk(api: HfApi) -> None:
+    api.create_repo("demo", repo_type="space", space_sdk="streamlit")
+    info = api.space_info("alice/demo")
+    assert info.sdk == "streamlit"
+    assert info.id == "alice/demo"
+    assert [s.rfilename for s in info.siblings] == [".gitattributes"]
