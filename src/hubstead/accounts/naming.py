@@ -33,7 +33,7 @@ RESERVED = frozenset(
 
 
 def validate_account_name(name: str) -> str:
-    if not ACCOUNT_NAME.match(name) or "--" in name or ".." in name:
+    if not ACCOUNT_NAME.fullmatch(name) or "--" in name or ".." in name:
         raise InvalidInputError(
             f"Invalid name {name!r}: use letters, digits, '-', '_' or '.', start with a letter or digit, "
             "at most 96 characters, no '--' or '..'"

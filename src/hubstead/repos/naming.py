@@ -29,7 +29,7 @@ class RepoRef:
 
 
 def validate_repo_name(name: str) -> str:
-    if not REPO_NAME.match(name) or "--" in name or ".." in name or name.lower().endswith(".git"):
+    if not REPO_NAME.fullmatch(name) or "--" in name or ".." in name or name.lower().endswith(".git"):
         raise InvalidRepoNameError(
             f"Invalid repo name {name!r}: use letters, digits, '-', '_' or '.', start and end with a letter "
             "or digit, at most 96 characters, no '--' or '..', not ending in '.git'"
