@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -13,6 +14,7 @@ from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.signing import UrlSigner
+from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
 
 
@@ -24,6 +26,8 @@ class Hub:
     git: GitStore
     blobs: BlobStore
     signer: UrlSigner
+    recent_requesters: RecentRequesters = field(default_factory=RecentRequesters)
+    stats_rolled_on: date | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:

@@ -12,12 +12,15 @@ from sqlalchemy.orm import Session
 
 from hubstead.accounts.permissions import Actor
 from hubstead.accounts.services import AccountService
+from hubstead.db.base import utcnow
 from hubstead.errors import AuthenticationError
 from hubstead.hub import Hub
 from hubstead.repos.commits import CommitService
 from hubstead.repos.files import FileService
 from hubstead.repos.lfs import LfsService
+from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
+from hubstead.repos.stats import StatsService
 
 
 def get_hub(request: Request) -> Hub:
@@ -69,7 +72,7 @@ ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
 def get_repo_service(session: SessionDep, hub: HubDep) -> RepoService:
-    return RepoService(session, hub.git)
+    return RepoService(session, hub.git, hub.blobs)
 
 
 RepoServiceDep = Annotated[RepoService, Depends(get_repo_service)]
@@ -94,6 +97,26 @@ def get_commit_service(repos: RepoServiceDep, lfs: LfsServiceDep, hub: HubDep) -
 
 
 CommitServiceDep = Annotated[CommitService, Depends(get_commit_service)]
+
+
+def get_stats_service(session: SessionDep, hub: HubDep) -> StatsService:
+    """Stats, with the 30-day and trending windows rolled forward once a day."""
+    service = StatsService(session)
+    today = utcnow().date()
+    if hub.stats_rolled_on != today:
+        service.roll_windows(today)
+        hub.stats_rolled_on = today
+    return service
+
+
+StatsServiceDep = Annotated[StatsService, Depends(get_stats_service)]
+
+
+def get_search_service(session: SessionDep, stats: StatsServiceDep) -> SearchService:
+    return SearchService(session)
+
+
+SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 
 def get_base_url(request: Request, hub: HubDep) -> str:

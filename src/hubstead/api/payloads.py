@@ -48,45 +48,50 @@ def commit_item(commit: CommitMeta) -> dict[str, Any]:
     }
 
 
-def repo_info(repo: Repo, sha: str, siblings: list[dict[str, Any]] | None, last_modified: datetime) -> dict[str, Any]:
-    """The ``model_info`` / ``dataset_info`` / ``space_info`` payload of ``repo`` at commit ``sha``."""
-    card = repo.card_data or {}
+def repo_summary(repo: Repo) -> dict[str, Any]:
+    """What a listing shows of a repo by default (``GET /api/models`` and friends)."""
     out: dict[str, Any] = {
         "_id": f"{repo.id:024x}",
         "id": repo.repo_id,
         "author": repo.namespace,
+        "likes": repo.likes,
+        "trendingScore": repo.trending_score,
+        "private": repo.private,
+        "downloads": repo.downloads,
+        "tags": list(repo.tags or []),
+        "createdAt": iso(repo.created_at),
+    }
+    if repo.type is RepoType.MODEL:
+        out["modelId"] = repo.repo_id
+        if repo.pipeline_tag:
+            out["pipeline_tag"] = repo.pipeline_tag
+        if repo.library_name:
+            out["library_name"] = repo.library_name
+    if repo.type is RepoType.SPACE:
+        out["sdk"] = (repo.card_data or {}).get("sdk", repo.sdk)
+    return out
+
+
+def repo_info(repo: Repo, sha: str, siblings: list[dict[str, Any]] | None, last_modified: datetime) -> dict[str, Any]:
+    """Everything about ``repo`` at commit ``sha``: the info payload, and a listing's ``full`` item."""
+    facts = repo.file_facts or {}
+    out = repo_summary(repo) | {
         "sha": sha,
         "lastModified": iso(last_modified),
-        "createdAt": iso(repo.created_at),
-        "private": repo.private,
         "gated": repo.gated or False,
         "disabled": False,
-        "downloads": 0,
-        "downloadsAllTime": 0,
-        "likes": 0,
-        "trendingScore": 0,
-        "tags": _tags(repo, card),
-        "cardData": card,
+        "downloadsAllTime": repo.downloads_all_time,
+        "cardData": repo.card_data or {},
     }
     if siblings is not None:
         out["siblings"] = siblings
     if repo.type is RepoType.MODEL:
-        out["modelId"] = repo.repo_id
-        if isinstance(card.get("pipeline_tag"), str):
-            out["pipeline_tag"] = card["pipeline_tag"]
-        if isinstance(card.get("library_name"), str):
-            out["library_name"] = card["library_name"]
+        if "config" in facts:
+            out["config"] = facts["config"]
+        if "safetensors" in facts:
+            out["safetensors"] = facts["safetensors"]
+        if isinstance(out["cardData"].get("model-index"), list):
+            out["model-index"] = out["cardData"]["model-index"]
     if repo.type is RepoType.SPACE:
-        out["sdk"] = card.get("sdk", repo.sdk)
         out["runtime"] = {"stage": "NO_APP_FILE", "hardware": {"current": None, "requested": None}}
     return out
-
-
-def _tags(repo: Repo, card: dict[str, Any]) -> list[str]:
-    tags: list[str] = []
-    raw = card.get("tags")
-    if isinstance(raw, str):
-        tags.append(raw)
-    elif isinstance(raw, list):
-        tags.extend(t for t in raw if isinstance(t, str))
-    return list(dict.fromkeys(tags))

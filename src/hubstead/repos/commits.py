@@ -18,7 +18,6 @@ from hubstead.errors import (
     StaleParentCommitError,
 )
 from hubstead.gitstore import Change, GitRepo
-from hubstead.repos.cards import parse_card_data
 from hubstead.repos.lfs import LfsService
 from hubstead.repos.lfs_pointer import SHA256, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
@@ -205,7 +204,7 @@ class CommitService:
                     raise StaleParentCommitError() from None
                 continue  # someone else committed first: replay our operations on their tip
             if ref == f"refs/heads/{DEFAULT_BRANCH}":
-                self._record(repo, git, sha, request)
+                self.repos.record_commit(repo, sha)
             return CommitResult(sha=sha, branch=branch)
         raise ConcurrentUpdateError("The branch is being updated by others; please retry")
 
@@ -223,14 +222,6 @@ class CommitService:
             text += "\n"
         text += "".join(lfs_attribute_line(p) + "\n" for p in missing)
         return [Change(".gitattributes", git.write_blob(text.encode()))]
-
-    def _record(self, repo: Repo, git: GitRepo, sha: str, request: CommitRequest) -> None:
-        readme_changed = "README.md" in request.touched or any(c.folder and c.blob_oid is None for c in request.changes)
-        card = None
-        if readme_changed:
-            text = self._read_text(git, sha, "README.md")
-            card = parse_card_data(text) if text else None
-        self.repos.record_commit(repo, sha, card, readme_changed)
 
 
 def _branch_ref(git: GitRepo, branch: str) -> str:

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from hubstead.db.base import Base, UTCDateTime, str_enum, utcnow
@@ -25,7 +25,16 @@ class RepoType(enum.StrEnum):
 
 class Repo(Base):
     __tablename__ = "repos"
-    __table_args__ = (UniqueConstraint("type", "id_key"),)
+    __table_args__ = (
+        UniqueConstraint("type", "id_key"),
+        # listings sort within a repo type; the id breaks ties for keyset pagination
+        Index("ix_repos_type_downloads", "type", "downloads", "id"),
+        Index("ix_repos_type_likes", "type", "likes", "id"),
+        Index("ix_repos_type_trending", "type", "trending_score", "id"),
+        Index("ix_repos_type_created", "type", "created_at", "id"),
+        Index("ix_repos_type_modified", "type", "last_modified", "id"),
+        Index("ix_repos_type_namespace", "type", "namespace"),
+    )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     type: Mapped[RepoType] = mapped_column(str_enum(RepoType, 8), index=True)
@@ -41,6 +50,17 @@ class Repo(Base):
     card_data: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_modified: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # indexed card and file facts (see repos/indexing.py); tags live in repo_tags
+    pipeline_tag: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    library_name: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
+    model_type: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tags: Mapped[list[str] | None] = mapped_column(JSON, nullable=True)
+    file_facts: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    # server defaults as in migration 0002, which added these columns to existing rows
+    downloads: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))  # last 30 days
+    downloads_all_time: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
+    likes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    trending_score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
 
     @property
     def repo_id(self) -> str:
@@ -67,3 +87,31 @@ class RepoLfsObject(Base):
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
     oid: Mapped[str] = mapped_column(ForeignKey("lfs_objects.oid"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class RepoTag(Base):
+    """One tag of a repo (from its card and files, derived tags included): what ``filter=`` matches."""
+
+    __tablename__ = "repo_tags"
+    __table_args__ = (Index("ix_repo_tags_tag_repo", "tag", "repo_id"),)
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    tag: Mapped[str] = mapped_column(String(200), primary_key=True)
+
+
+class RepoLike(Base):
+    __tablename__ = "repo_likes"
+
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True, index=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+
+
+class RepoDownloadDay(Base):
+    """Counted downloads of a repo on one UTC day."""
+
+    __tablename__ = "repo_download_days"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
+    count: Mapped[int] = mapped_column(Integer, default=0)

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
@@ -15,14 +15,19 @@ from hubstead.accounts.services import AccountService
 from hubstead.db.base import utcnow
 from hubstead.errors import (
     AuthenticationError,
+    BlobNotFoundError,
     InvalidInputError,
     PermissionDeniedError,
     RepoAlreadyExistsError,
     RepoNotFoundError,
 )
-from hubstead.gitstore import Change, GitRepo, GitStore
-from hubstead.repos.models import Repo, RepoLfsObject, RepoType
+from hubstead.gitstore import Change, GitRepo, GitStore, TreeEntry
+from hubstead.repos.cards import parse_card_data
+from hubstead.repos.indexing import derive_facts, parse_config, safetensors_parameters
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
+from hubstead.repos.models import Repo, RepoLfsObject, RepoTag, RepoType
 from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
+from hubstead.storage import BlobStore
 
 DEFAULT_BRANCH = "main"
 SPACE_SDKS = frozenset({"gradio", "streamlit", "docker", "static"})
@@ -104,9 +109,10 @@ class RepoSettings:
 class RepoService:
     """Repos as rows plus bare git repos. Raises RepoNotFoundError for anything the actor can't read."""
 
-    def __init__(self, session: Session, git: GitStore) -> None:
+    def __init__(self, session: Session, git: GitStore, blobs: BlobStore | None = None) -> None:
         self.session = session
         self.git = git
+        self.blobs = blobs
         self.accounts = AccountService(session)
 
     # --- finding ------------------------------------------------------------------------------
@@ -237,13 +243,56 @@ class RepoService:
         self.session.flush()
         return repo
 
-    def record_commit(self, repo: Repo, sha: str, card_data: dict[str, Any] | None, card_changed: bool) -> None:
-        """Refresh what the DB knows after a commit landed on the default branch."""
+    def record_commit(self, repo: Repo, sha: str) -> None:
+        """Refresh what the DB knows after ``sha`` landed on the default branch (API commit or git push):
+        head, last-modified, card data and the search index."""
+        git = self.open_git(repo)
         repo.head_sha = sha
         repo.last_modified = utcnow()
-        if card_changed:
-            repo.card_data = card_data
+        files = {e.path: e for e in git.iter_tree(sha, "", recursive=True) if e.type == "file"}
+        readme = files.get("README.md")
+        card = parse_card_data(git.read_blob(readme.oid).decode("utf-8", "replace")) if readme else None
+        config_entry = files.get("config.json")
+        config = (
+            parse_config(git.read_blob(config_entry.oid)) if config_entry and config_entry.size < 1_000_000 else None
+        )
+        facts = derive_facts(repo.type, card, files, config, repo.sdk)
+        parameters = self._safetensors_parameters(git, [e for p, e in files.items() if p.endswith(".safetensors")])
+        if parameters:
+            facts.file_facts["safetensors"] = {"parameters": parameters, "total": sum(parameters.values())}
+        repo.card_data = card
+        repo.pipeline_tag, repo.library_name, repo.model_type = facts.pipeline_tag, facts.library_name, facts.model_type
+        repo.tags = facts.tags
+        repo.file_facts = facts.file_facts or None
+        self.session.execute(delete(RepoTag).where(RepoTag.repo_id == repo.id))
+        self.session.add_all(RepoTag(repo_id=repo.id, tag=tag[:200]) for tag in sorted(facts.search_tags))
         self.session.flush()
+
+    def _safetensors_parameters(self, git: GitRepo, entries: list[TreeEntry]) -> dict[str, int] | None:
+        totals: dict[str, int] = {}
+        for entry in entries:
+            counts = safetensors_parameters(self._prefix_reader(git, entry))
+            if counts is None:
+                return None  # one unreadable shard makes the total meaningless
+            for dtype, n in counts.items():
+                totals[dtype] = totals.get(dtype, 0) + n
+        return totals or None
+
+    def _prefix_reader(self, git: GitRepo, entry: TreeEntry) -> Callable[[int], bytes]:
+        data = git.read_blob(entry.oid) if entry.size <= MAX_POINTER_SIZE else None
+        pointer = parse_pointer(data) if data is not None else None
+
+        def read(n: int) -> bytes:
+            if pointer is None:
+                return (data if data is not None else git.read_blob(entry.oid))[:n]
+            if self.blobs is None:
+                return b""
+            try:
+                return b"".join(self.blobs.read_range(blob_key(pointer.oid), 0, n))
+            except BlobNotFoundError:
+                return b""
+
+        return read
 
     def owner_type(self, repo: Repo) -> AccountType:
         owner = self.session.get(Account, repo.owner_id)

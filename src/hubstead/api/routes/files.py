@@ -8,7 +8,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep
+from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep, StatsServiceDep
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import tree_entry
 from hubstead.api.ranges import parse_range
@@ -41,6 +41,8 @@ def _resolve(
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,
+    stats: StatsServiceDep,
+    hub: HubDep,
 ) -> Response:
     repo = repos.get_repo(repo_type, repo_id, actor)
     git, resolved = files.get_file(repo, decode_param(revision), decode_param(path))
@@ -56,6 +58,15 @@ def _resolve(
     headers["Content-Length"] = str(end - start)
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
+    if start == 0:
+        requester = str(actor.account.id) if actor.account else (request.client.host if request.client else "")
+        stats.count_download(
+            repo,
+            resolved.entry.path,
+            lambda p: git.get_entry(resolved.commit, p) is not None,
+            requester,
+            hub.recent_requesters,
+        )
     body = files.read_bytes(git, resolved, start, end)
     return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
@@ -74,8 +85,10 @@ def resolve_model_file(
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,
+    stats: StatsServiceDep,
+    hub: HubDep,
 ) -> Response:
-    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, repos, files, actor)
+    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, repos, files, actor, stats, hub)
 
 
 @router.api_route("/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
@@ -89,8 +102,10 @@ def resolve_file(
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,
+    stats: StatsServiceDep,
+    hub: HubDep,
 ) -> Response:
-    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, repos, files, actor)
+    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, repos, files, actor, stats, hub)
 
 
 def _bool(value: str | None) -> bool:
