@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     signed_url_ttl_seconds: int = 3600
     max_commit_body_bytes: int = 1024 * MiB
     tree_page_size: int = 1000
+    list_page_size: int = 1000
     commits_page_size: int = 50
 
     @property

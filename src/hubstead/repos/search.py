@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, exists, false, or_, select, text, true
+from sqlalchemy import ColumnElement, Integer, Select, and_, column, exists, false, or_, select, text, true
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.models import Account
@@ -110,7 +110,7 @@ class SearchService:
         if dialect == "sqlite" and len(term) >= MIN_TRIGRAM:
             phrase = '"' + term.replace('"', '""') + '"'
             matches = text("SELECT rowid FROM repo_search WHERE repo_search MATCH :phrase").bindparams(phrase=phrase)
-            return Repo.id.in_(matches.columns())
+            return Repo.id.in_(matches.columns(column("rowid", Integer)))
         escaped = term.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
         return Repo.id_key.like(f"%{escaped}%", escape="\\")
 

@@ -104,6 +104,7 @@ def author_email(account: Account) -> str:
 class RepoSettings:
     private: bool | None = None
     gated: str | bool | None = None
+    protect_main: bool | None = None  # refuse non-fast-forward git pushes to main
 
 
 class RepoService:
@@ -118,6 +119,8 @@ class RepoService:
     # --- finding ------------------------------------------------------------------------------
 
     def find_repo(self, repo_type: RepoType, repo_id: str) -> Repo | None:
+        if "\x00" in repo_id:  # no repo id holds one, and PostgreSQL refuses NUL in a query parameter
+            return None
         return self.session.scalar(select(Repo).where(Repo.type == repo_type, Repo.id_key == repo_id.lower()))
 
     def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
@@ -184,7 +187,7 @@ class RepoService:
             self.session.flush()
         except IntegrityError:
             raise RepoAlreadyExistsError(f"You already created this {repo_type.value} repo", repo_id=repo_id) from None
-        repo.head_sha = self._init_git(repo, actor.account)
+        self.record_commit(repo, self._init_git(repo, actor.account))
         return repo
 
     def _init_git(self, repo: Repo, author: Account) -> str:
@@ -240,6 +243,8 @@ class RepoService:
                 repo.gated = str(settings.gated)
             else:
                 raise InvalidInputError("gated must be 'auto', 'manual' or false")
+        if settings.protect_main is not None:
+            repo.protect_main = settings.protect_main
         self.session.flush()
         return repo
 

@@ -182,7 +182,7 @@ class StatsService:
             .where(RepoLike.user_id == user.id)
             .order_by(RepoLike.created_at.desc())
         )
-        return [(like, repo) for like, repo in rows.tuples()]
+        return [(like, repo) for like, repo in rows.all()]
 
     def list_likers(self, repo: Repo) -> list[Account]:
         return list(

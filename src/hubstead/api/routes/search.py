@@ -8,13 +8,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, SearchServiceDep
+from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, SearchServiceDep
 from hubstead.api.payloads import repo_info, repo_summary, sibling
 from hubstead.api.routes.repos import EXPAND
 from hubstead.errors import InvalidInputError
 from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
-from hubstead.repos.search import DEFAULT_LIMIT, RepoQuery
+from hubstead.repos.search import RepoQuery
 
 router = APIRouter()
 TRUE = frozenset({"1", "true", "yes", "on"})
@@ -24,7 +24,7 @@ def _flag(request: Request, name: str) -> bool:
     return request.query_params.get(name, "").lower() in TRUE
 
 
-def _query(request: Request, repo_type: RepoType) -> RepoQuery:
+def _query(request: Request, repo_type: RepoType, page_size: int) -> RepoQuery:
     params = request.query_params
     tags = [v for v in params.getlist("filter") if v]
     for name, prefix in (("library", ""), ("language", ""), ("license", "license:")):
@@ -32,7 +32,7 @@ def _query(request: Request, repo_type: RepoType) -> RepoQuery:
     direction = params.get("direction")
     if direction not in (None, "", "-1", "1"):
         raise InvalidInputError("direction must be -1 (descending) or 1 (ascending)")
-    limit_text = params.get("limit") or str(DEFAULT_LIMIT)
+    limit_text = params.get("limit") or str(page_size)
     if not limit_text.isdigit():
         raise InvalidInputError("limit must be a positive integer")
     gated = params.get("gated")
@@ -45,7 +45,7 @@ def _query(request: Request, repo_type: RepoType) -> RepoQuery:
         gated=None if gated is None else gated.lower() in TRUE,
         sort=params.get("sort") or None,
         ascending=direction == "1",
-        limit=int(limit_text),
+        limit=min(int(limit_text), page_size),
         cursor=params.get("cursor") or None,
     )
 
@@ -84,9 +84,10 @@ def _list(
     files: FileServiceDep,
     actor: ActorDep,
     base_url: str,
+    page_size: int,
 ) -> Response:
     wanted = _expand(request, repo_type)
-    page = search.list_repos(_query(request, repo_type), actor)
+    page = search.list_repos(_query(request, repo_type, page_size), actor)
     full, card, config = _flag(request, "full"), _flag(request, "cardData"), _flag(request, "config")
     body = [_item(repo, files, full, card or full, config, wanted) for repo in page.repos]
     headers = {}
@@ -99,20 +100,35 @@ def _list(
 
 @router.get("/api/models")
 def list_models(
-    request: Request, search: SearchServiceDep, files: FileServiceDep, actor: ActorDep, base_url: BaseUrlDep
+    request: Request,
+    search: SearchServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+    hub: HubDep,
 ) -> Response:
-    return _list(request, RepoType.MODEL, search, files, actor, base_url)
+    return _list(request, RepoType.MODEL, search, files, actor, base_url, hub.settings.list_page_size)
 
 
 @router.get("/api/datasets")
 def list_datasets(
-    request: Request, search: SearchServiceDep, files: FileServiceDep, actor: ActorDep, base_url: BaseUrlDep
+    request: Request,
+    search: SearchServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+    hub: HubDep,
 ) -> Response:
-    return _list(request, RepoType.DATASET, search, files, actor, base_url)
+    return _list(request, RepoType.DATASET, search, files, actor, base_url, hub.settings.list_page_size)
 
 
 @router.get("/api/spaces")
 def list_spaces(
-    request: Request, search: SearchServiceDep, files: FileServiceDep, actor: ActorDep, base_url: BaseUrlDep
+    request: Request,
+    search: SearchServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+    hub: HubDep,
 ) -> Response:
-    return _list(request, RepoType.SPACE, search, files, actor, base_url)
+    return _list(request, RepoType.SPACE, search, files, actor, base_url, hub.settings.list_page_size)

@@ -18,6 +18,8 @@ def run_migrations() -> None:
         context.configure(
             connection=connection,
             target_metadata=target_metadata,
+            # batch mode rebuilds tables on SQLite; a rebuild of "repos" drops the FTS triggers of
+            # migration 0002, so migrations on "repos" use plain ADD COLUMN / CREATE INDEX where they can
             render_as_batch=connection.dialect.name == "sqlite",
         )
         with context.begin_transaction():
