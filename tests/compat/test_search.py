@@ -36,47 +36,50 @@ class Corpus:
 
 
 MODELS = {
-    "alice/bert-sentiment": dict(
-        pipeline_tag="text-classification",
-        library_name="transformers",
-        language="en",
-        license="mit",
-        datasets=["imdb"],
-        tags=["sentiment"],
-    ),
-    "alice/bert-ner": dict(
-        pipeline_tag="token-classification", library_name="transformers", language="en", license="apache-2.0"
-    ),
-    "acme/roberta-fr": dict(
-        pipeline_tag="text-classification",
-        library_name="transformers",
-        language=["fr", "en"],
-        license="other",
-        license_name="acme-licence",
-    ),
-    "acme/gpt-tiny": dict(
-        pipeline_tag="text-generation",
-        library_name="transformers",
-        language=["en", "de"],
-        license="mit",
-        base_model="alice/bert-sentiment",
-    ),
-    "bob/sk-model": dict(library_name="sklearn", pipeline_tag="tabular-classification", license="bsd-3-clause"),
-    "bob/private-classifier": dict(pipeline_tag="text-classification", library_name="transformers"),
+    "alice/bert-sentiment": {
+        "pipeline_tag": "text-classification",
+        "library_name": "transformers",
+        "language": "en",
+        "license": "mit",
+        "datasets": ["imdb"],
+        "tags": ["sentiment"],
+    },
+    "alice/bert-ner": {
+        "pipeline_tag": "token-classification",
+        "library_name": "transformers",
+        "language": "en",
+        "license": "apache-2.0",
+    },
+    "acme/roberta-fr": {
+        "pipeline_tag": "text-classification",
+        "library_name": "transformers",
+        "language": ["fr", "en"],
+        "license": "other",
+        "license_name": "acme-licence",
+    },
+    "acme/gpt-tiny": {
+        "pipeline_tag": "text-generation",
+        "library_name": "transformers",
+        "language": ["en", "de"],
+        "license": "mit",
+        "base_model": "alice/bert-sentiment",
+    },
+    "bob/sk-model": {"library_name": "sklearn", "pipeline_tag": "tabular-classification", "license": "bsd-3-clause"},
+    "bob/private-classifier": {"pipeline_tag": "text-classification", "library_name": "transformers"},
 }
 DOWNLOADS = {"alice/bert-sentiment": 3, "acme/roberta-fr": 5, "acme/gpt-tiny": 7, "bob/private-classifier": 9}
 DATASETS = {
-    "alice/imdb-mini": dict(
-        task_categories=["text-classification"],
-        task_ids=["sentiment-classification"],
-        language=["en"],
-        size_categories=["n<1K"],
-        multilinguality=["monolingual"],
-        language_creators=["found"],
-        license="mit",
-        benchmark="glue",
-    ),
-    "acme/wiki-fr": dict(task_categories=["text-generation"], language=["fr"], size_categories=["1K<n<10K"]),
+    "alice/imdb-mini": {
+        "task_categories": ["text-classification"],
+        "task_ids": ["sentiment-classification"],
+        "language": ["en"],
+        "size_categories": ["n<1K"],
+        "multilinguality": ["monolingual"],
+        "language_creators": ["found"],
+        "license": "mit",
+        "benchmark": "glue",
+    },
+    "acme/wiki-fr": {"task_categories": ["text-generation"], "language": ["fr"], "size_categories": ["1K<n<10K"]},
 }
 
 
