@@ -61,6 +61,8 @@ class Repo(Base):
     downloads_all_time: Mapped[int] = mapped_column(BigInteger, default=0, server_default=text("0"))
     likes: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     trending_score: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # branch protection, added by migration 0003: refuse non-fast-forward pushes to main
+    protect_main: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
 
     @property
     def repo_id(self) -> str:
