@@ -27,6 +27,7 @@ from hubstead.repos.indexing import derive_facts, parse_config, safetensors_para
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
 from hubstead.repos.models import Repo, RepoLfsObject, RepoTag, RepoType
 from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
+from hubstead.repos.search import SearchService
 from hubstead.storage import BlobStore
 
 DEFAULT_BRANCH = "main"
@@ -271,6 +272,7 @@ class RepoService:
         repo.file_facts = facts.file_facts or None
         self.session.execute(delete(RepoTag).where(RepoTag.repo_id == repo.id))
         self.session.add_all(RepoTag(repo_id=repo.id, tag=tag[:200]) for tag in sorted(facts.search_tags))
+        SearchService(self.session).reindex_tags(repo.id, {t[:200] for t in facts.search_tags})
         self.session.flush()
 
     def _safetensors_parameters(self, git: GitRepo, entries: list[TreeEntry]) -> dict[str, int] | None:
