@@ -260,3 +260,28 @@ def test_likes_round_trip(corpus: Corpus, live_server: str) -> None:
     corpus.alice.unlike("acme/gpt-tiny")
     assert corpus.anon.model_info("acme/gpt-tiny").likes == 0
     assert list(corpus.anon.list_repo_likers("acme/gpt-tiny")) == []
+
+
+def test_files_tell_model_type_and_parameter_counts(live_server: str, user, tmp_path: Path) -> None:
+    import torch
+    from safetensors.torch import save_file
+
+    api = HfApi(endpoint=live_server, token=user.token)
+    api.create_repo("weights")
+    save_file({"a": torch.zeros(10, 20), "b": torch.zeros(5, dtype=torch.bfloat16)}, tmp_path / "model.safetensors")
+    api.create_commit(
+        "alice/weights",
+        commit_message="weights",
+        operations=[
+            CommitOperationAdd("model.safetensors", tmp_path / "model.safetensors"),
+            CommitOperationAdd("config.json", b'{"model_type": "gpt2", "architectures": ["GPT2LMHeadModel"]}'),
+        ],
+    )
+    info = api.model_info("alice/weights", expand=["safetensors", "config", "pipeline_tag", "library_name", "tags"])
+    assert info.safetensors.parameters == {"F32": 200, "BF16": 5}
+    assert info.safetensors.total == 205
+    assert info.config["model_type"] == "gpt2"
+    assert info.pipeline_tag == "text-generation"
+    assert info.library_name == "transformers"
+    assert {"gpt2", "safetensors", "transformers", "text-generation"} <= set(info.tags)
+    assert [m.id for m in api.list_models(filter="gpt2")] == ["alice/weights"]
