@@ -1,11 +1,11 @@
-# The one entry point: make serve | make test | make lint | make install
+# The one entry point: make serve | make test | make lint | make bench | make install
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 PIP := $(BIN)/python -m pip
 export PIP_DISABLE_PIP_VERSION_CHECK := 1
 
-.PHONY: install serve test test-deps lint format system-deps clean
+.PHONY: install serve test test-deps lint format system-deps bench bench-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -43,6 +43,21 @@ format: $(VENV)/.installed-test
 
 test: test-deps lint  ## install what tests need, lint, and run the suite
 	$(BIN)/pytest $(PYTEST_ARGS)
+
+$(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
+	$(PIP) install -q -e ".[bench]"
+	@touch $(VENV)/.installed $@
+
+bench-deps: $(VENV)/.installed-bench  ## nginx is the download baseline (Debian package; needs root)
+	@PATH="$$PATH:/usr/sbin" command -v nginx >/dev/null 2>&1 || { \
+		echo "installing nginx"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
+
+bench: bench-deps  ## transfer, metadata and commit speed against the physical limit, then search latency
+	@status=0; \
+	PATH="$$PATH:/usr/sbin" $(BIN)/python bench/limits.py $(BENCH_ARGS) || status=$$?; \
+	$(BIN)/python bench/search.py || status=$$?; \
+	exit $$status
 
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .pytest-hf-home

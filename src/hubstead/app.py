@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from hubstead import __version__
 from hubstead.api.errors import install_error_handlers
 from hubstead.api.middleware import RequestContextMiddleware
-from hubstead.api.routes import accounts, commits, files, lfs, likes, misc, refs, repos, search
+from hubstead.api.routes import accounts, commits, files, git, lfs, likes, misc, refs, repos, search
 from hubstead.config import Settings
 from hubstead.hub import Hub
 
@@ -38,7 +38,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     app.state.hub = hub
     install_error_handlers(app)
     # LFS and misc first: their literal paths must win over the catch-all resolve patterns
-    for module in (misc, accounts, search, likes, lfs, repos, commits, refs, files):
+    for module in (misc, accounts, search, likes, lfs, git, repos, commits, refs, files):
         app.include_router(module.router)
     app.add_middleware(RequestContextMiddleware)
     return app

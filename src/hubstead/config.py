@@ -26,7 +26,11 @@ class Settings(BaseSettings):
     port: int = 8080
     secret_key: str | None = Field(default=None, description="Signs upload URLs; default: generated once into data_dir")
     lfs_size_threshold: int = 10 * MiB
-    lfs_multipart_threshold: int = 512 * MiB
+    lfs_multipart_threshold: int = Field(
+        default=5 * 1024 * MiB,
+        description="LFS objects this large upload in parts. A single PUT is hashed while it streams and written "
+        "once; parts are joined (read, hashed, written again) after the last one arrives",
+    )
     lfs_multipart_chunk_size: int = 64 * MiB
     signed_url_ttl_seconds: int = 3600
     max_commit_body_bytes: int = 1024 * MiB

@@ -8,6 +8,7 @@ HubsteadError
 │   ├── AccountNotFoundError
 │   └── BlobNotFoundError
 ├── AuthenticationError              (bad or revoked credentials)
+│   └── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
 ├── PermissionDeniedError            (authenticated but not allowed)
 ├── ConflictError
 │   ├── RepoAlreadyExistsError
@@ -71,6 +72,15 @@ class BlobNotFoundError(NotFoundError):
 
 class AuthenticationError(HubsteadError):
     pass
+
+
+class CredentialsRequiredError(AuthenticationError):
+    """An anonymous git or git-lfs client must sign in: they send credentials only after a 401 that asks for
+    them. For a missing or private repo the wire code stays ``RepoNotFound``, as on huggingface.co."""
+
+    def __init__(self, message: str, *, code: str | None = None, **extra: object) -> None:
+        super().__init__(message, **extra)
+        self.code = code
 
 
 class PermissionDeniedError(HubsteadError):

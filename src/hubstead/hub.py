@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cached_property
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
@@ -12,6 +13,7 @@ from hubstead.config import Settings
 from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
+from hubstead.gitstore.transport import GitTransport
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
@@ -50,6 +52,11 @@ class Hub:
             multipart_threshold=self.settings.lfs_multipart_threshold,
             multipart_chunk_size=self.settings.lfs_multipart_chunk_size,
         )
+
+    @cached_property
+    def git_transport(self) -> GitTransport:
+        """git clone/fetch/push over HTTP; its receive hooks live next to the repos."""
+        return GitTransport(self.git, self.settings.data_dir / "git-hooks")
 
     def close(self) -> None:
         self.engine.dispose()

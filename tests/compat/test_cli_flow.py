@@ -33,8 +33,10 @@ def served_hub(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[st
     port = _free_port()
     env = dict(os.environ, HUBSTEAD_DATA_DIR=str(tmp_path / "data"), HUBSTEAD_DATABASE_URL=database_url)
     process = subprocess.Popen(
-        [str(BIN / "hubstead"), "serve", "--port", str(port)], env=env,
-        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        [str(BIN / "hubstead"), "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -57,8 +59,16 @@ def served_hub(tmp_path: Path, database_url: str) -> Iterator[tuple[str, dict[st
 def test_readme_flow_serve_admin_and_hf_cli(served_hub: tuple[str, dict[str, str]], tmp_path: Path) -> None:
     url, env = served_hub
     hubstead = str(BIN / "hubstead")
-    _run(hubstead, "admin", "create-user", "alice", "--admin", "--password-stdin", env=env,
-         stdin="a long enough password\n")
+    _run(
+        hubstead,
+        "admin",
+        "create-user",
+        "alice",
+        "--admin",
+        "--password-stdin",
+        env=env,
+        stdin="a long enough password\n",
+    )
     token = _run(hubstead, "admin", "create-token", "alice", "--role", "write", env=env).strip()
     assert token.startswith("hf_")
     assert "\n" not in token

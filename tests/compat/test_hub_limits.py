@@ -36,10 +36,17 @@ def api(live_server: str, user) -> HfApi:
 
 def test_batch_offers_multipart_above_the_threshold(api: HfApi, live_server: str, user) -> None:
     api.create_repo("big")
-    body = {"operation": "upload", "transfers": ["basic", "multipart"], "hash_algo": "sha256",
-            "objects": [{"oid": "a" * 64, "size": 5 * MiB + 123}, {"oid": "b" * 64, "size": MiB}]}
-    response = httpx.post(f"{live_server}/alice/big.git/info/lfs/objects/batch", json=body,
-                          headers={"authorization": f"Bearer {user.token}"})
+    body = {
+        "operation": "upload",
+        "transfers": ["basic", "multipart"],
+        "hash_algo": "sha256",
+        "objects": [{"oid": "a" * 64, "size": 5 * MiB + 123}, {"oid": "b" * 64, "size": MiB}],
+    }
+    response = httpx.post(
+        f"{live_server}/alice/big.git/info/lfs/objects/batch",
+        json=body,
+        headers={"authorization": f"Bearer {user.token}"},
+    )
     assert response.status_code == 200
     big, small = response.json()["objects"]
     header = big["actions"]["upload"]["header"]
@@ -84,8 +91,9 @@ def test_tree_listing_paginates_with_absolute_link(api: HfApi, live_server: str)
 def test_commits_listing_paginates(api: HfApi) -> None:
     api.create_repo("hist")
     for i in range(12):
-        api.upload_file(path_or_fileobj=str(i).encode(), path_in_repo="n.txt", repo_id="alice/hist",
-                        commit_message=f"c{i}")
+        api.upload_file(
+            path_or_fileobj=str(i).encode(), path_in_repo="n.txt", repo_id="alice/hist", commit_message=f"c{i}"
+        )
     titles = [c.title for c in api.list_repo_commits("alice/hist")]
     assert titles == [f"c{i}" for i in reversed(range(12))] + ["initial commit"]
 

@@ -42,6 +42,8 @@ class AccountService:
     # --- accounts -----------------------------------------------------------------------------
 
     def find_account(self, name: str) -> Account | None:
+        if "\x00" in name:  # no account name holds one, and PostgreSQL refuses NUL in a query parameter
+            return None
         return self.session.scalar(select(Account).where(Account.name_key == name.lower()))
 
     def get_account(self, name: str) -> Account:

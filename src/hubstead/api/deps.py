@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from typing import Annotated
 
+from anyio import CancelScope
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
-from hubstead.accounts.permissions import Actor
+from hubstead.accounts.permissions import ANONYMOUS, Actor
 from hubstead.accounts.services import AccountService
 from hubstead.db.base import utcnow
 from hubstead.errors import AuthenticationError
@@ -23,7 +26,7 @@ from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
 
 
-def get_hub(request: Request) -> Hub:
+async def get_hub(request: Request) -> Hub:
     hub: Hub = request.app.state.hub
     return hub
 
@@ -31,12 +34,35 @@ def get_hub(request: Request) -> Hub:
 HubDep = Annotated[Hub, Depends(get_hub)]
 
 
-def get_session(hub: HubDep) -> Iterator[Session]:
-    """One unit of work: committed when the route returns, before the response is sent."""
+async def get_session(hub: HubDep) -> AsyncIterator[Session]:
+    """One unit of work: committed when the route returns, before the response is sent.
+
+    Opening a session does no I/O, so it happens on the event loop; the commit (or rollback) and close
+    run in one worker thread, and only if the route used the database."""
     session = hub.sessions()
     try:
         yield session
-        session.commit()
+    except BaseException:
+        with CancelScope(shield=True):
+            await _end_session(session, commit=False)
+        raise
+    with CancelScope(shield=True):
+        await _end_session(session, commit=True)
+
+
+async def _end_session(session: Session, *, commit: bool) -> None:
+    if not (session.in_transaction() or session.new or session.dirty or session.deleted):
+        session.close()  # nothing was read or written: no connection to give back
+        return
+    await run_in_threadpool(_finish, session, commit)
+
+
+def _finish(session: Session, commit: bool) -> None:
+    try:
+        if commit:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
         session.rollback()
         raise
@@ -64,47 +90,50 @@ def bearer_token(request: Request) -> str | None:
     raise AuthenticationError("Invalid credentials in Authorization header")
 
 
-def get_actor(request: Request, session: SessionDep) -> Actor:
-    return AccountService(session).actor_for_token(bearer_token(request))
+async def get_actor(request: Request, session: SessionDep) -> Actor:
+    token = bearer_token(request)
+    if token is None:
+        return ANONYMOUS  # most downloads: no database work, no trip through the thread pool
+    return await run_in_threadpool(AccountService(session).actor_for_token, token)
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]
 
 
-def get_repo_service(session: SessionDep, hub: HubDep) -> RepoService:
+async def get_repo_service(session: SessionDep, hub: HubDep) -> RepoService:
     return RepoService(session, hub.git, hub.blobs)
 
 
 RepoServiceDep = Annotated[RepoService, Depends(get_repo_service)]
 
 
-def get_lfs_service(session: SessionDep, hub: HubDep) -> LfsService:
+async def get_lfs_service(session: SessionDep, hub: HubDep) -> LfsService:
     return LfsService(session, hub.blobs, hub.signer, hub.lfs_limits)
 
 
 LfsServiceDep = Annotated[LfsService, Depends(get_lfs_service)]
 
 
-def get_file_service(repos: RepoServiceDep, hub: HubDep) -> FileService:
+async def get_file_service(repos: RepoServiceDep, hub: HubDep) -> FileService:
     return FileService(repos, hub.blobs)
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 
 
-def get_commit_service(repos: RepoServiceDep, lfs: LfsServiceDep, hub: HubDep) -> CommitService:
+async def get_commit_service(repos: RepoServiceDep, lfs: LfsServiceDep, hub: HubDep) -> CommitService:
     return CommitService(repos, lfs, hub.settings.lfs_size_threshold)
 
 
 CommitServiceDep = Annotated[CommitService, Depends(get_commit_service)]
 
 
-def get_stats_service(session: SessionDep, hub: HubDep) -> StatsService:
+async def get_stats_service(session: SessionDep, hub: HubDep) -> StatsService:
     """Stats, with the 30-day and trending windows rolled forward once a day."""
     service = StatsService(session)
     today = utcnow().date()
     if hub.stats_rolled_on != today:
-        service.roll_windows(today)
+        await run_in_threadpool(service.roll_windows, today)
         hub.stats_rolled_on = today
     return service
 
@@ -112,14 +141,41 @@ def get_stats_service(session: SessionDep, hub: HubDep) -> StatsService:
 StatsServiceDep = Annotated[StatsService, Depends(get_stats_service)]
 
 
-def get_search_service(session: SessionDep, stats: StatsServiceDep) -> SearchService:
+@dataclass(frozen=True)
+class DownloadContext:
+    """What the download routes (``resolve``) need, as one dependency. FastAPI solves the sub-dependencies of
+    each dependency again even when its value is cached, so on the hottest route one costs less than five."""
+
+    hub: Hub
+    actor: Actor
+    repos: RepoService
+    files: FileService
+    stats: StatsService
+
+
+async def get_download_context(request: Request, session: SessionDep) -> DownloadContext:
+    hub = await get_hub(request)
+    repos = RepoService(session, hub.git, hub.blobs)
+    return DownloadContext(
+        hub=hub,
+        actor=await get_actor(request, session),
+        repos=repos,
+        files=FileService(repos, hub.blobs),
+        stats=await get_stats_service(session, hub),
+    )
+
+
+DownloadContextDep = Annotated[DownloadContext, Depends(get_download_context)]
+
+
+async def get_search_service(session: SessionDep, stats: StatsServiceDep) -> SearchService:
     return SearchService(session)
 
 
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 
-def get_base_url(request: Request, hub: HubDep) -> str:
+async def get_base_url(request: Request, hub: HubDep) -> str:
     """The address clients reach us at: configured, else this request's own scheme and host."""
     if hub.settings.public_url:
         return hub.settings.public_url.rstrip("/")

@@ -14,6 +14,7 @@ from starlette.responses import JSONResponse, Response
 from hubstead import errors
 
 log = logging.getLogger("hubstead.api")
+CHALLENGE = 'Basic realm="Hubstead"'
 
 STATUS: dict[type[errors.HubsteadError], int] = {
     errors.NotFoundError: 404,
@@ -37,9 +38,10 @@ def status_for(exc: errors.HubsteadError) -> int:
 
 
 def header_safe(message: str) -> str:
-    """One ASCII line, as HTTP headers require."""
+    """One line of printable ASCII, as HTTP headers require (a control character makes the server drop
+    the connection instead of answering)."""
     line = " ".join(message.split())
-    return line.encode("ascii", "replace").decode("ascii")[:1000]
+    return "".join(c if " " <= c <= "~" else "?" for c in line)[:1000]
 
 
 def error_response(
@@ -61,6 +63,8 @@ async def handle_hubstead_error(request: Request, exc: Exception) -> Response:
         headers["X-Repo-Commit"] = commit  # lets clients cache "this file does not exist at this commit"
     if isinstance(exc, errors.RangeNotSatisfiableError):
         headers["Content-Range"] = f"bytes */{exc.size}"
+    if isinstance(exc, errors.CredentialsRequiredError):
+        headers["WWW-Authenticate"] = CHALLENGE  # git and git-lfs send credentials only when asked
     if isinstance(exc, errors.RepoAlreadyExistsError) and "url" in exc.extra:
         extra["url"] = exc.extra["url"]
     return error_response(status, exc.message, exc.code, headers, **extra)
@@ -71,7 +75,8 @@ async def handle_http_exception(request: Request, exc: Exception) -> Response:
     message = exc.detail if isinstance(exc.detail, str) else "Request failed"
     if exc.status_code == 404 and message == "Not Found":
         message = f"Not found: {request.method} {request.url.path}"
-    return error_response(exc.status_code, message)
+    # keep the framework's headers, e.g. the Allow header a 405 must carry
+    return error_response(exc.status_code, message, headers=dict(exc.headers or {}))
 
 
 async def handle_validation_error(request: Request, exc: Exception) -> Response:

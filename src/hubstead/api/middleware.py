@@ -11,6 +11,8 @@ from urllib.parse import unquote
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from hubstead.api.errors import error_response
+
 log = logging.getLogger("hubstead.api")
 
 # Revisions arrive as quote(rev, safe="") ("refs%2Fpr%2F1"): routing on the decoded path would split them.
@@ -33,6 +35,8 @@ class RequestContextMiddleware:
             await self.app(scope, receive, send)
             return
         request_id = _request_id(scope)
+        # a NUL is never part of a repo id, revision or path, and would be read back as an encoded "/"
+        client_sent_nul = ENCODED_SLASH in scope.get("path", "")
         raw_path = scope.get("raw_path")
         if raw_path and b"%2" in raw_path:
             raw = raw_path.decode("latin-1").split("?", 1)[0]
@@ -50,7 +54,11 @@ class RequestContextMiddleware:
             await send(message)
 
         try:
-            await self.app(scope, receive, send_with_id)
+            if client_sent_nul:
+                refusal = error_response(400, "Invalid URL: NUL characters (%00) are not allowed")
+                await refusal(scope, receive, send_with_id)
+            else:
+                await self.app(scope, receive, send_with_id)
         except Exception:
             log.exception("unhandled error (request id %s)", request_id)
             if started:

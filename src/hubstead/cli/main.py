@@ -3,10 +3,21 @@
 from __future__ import annotations
 
 import argparse
+import ctypes
+import ctypes.util
+import os
+import subprocess
 import sys
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any
 
 from hubstead.config import Settings
+
+if TYPE_CHECKING:
+    from fastapi import FastAPI
+
+MALLOC_MMAP_THRESHOLD = 1024 * 1024
+MALLOC_ARENA_MAX = 2
 
 
 def _settings(args: argparse.Namespace) -> Settings:
@@ -19,15 +30,53 @@ def _settings(args: argparse.Namespace) -> Settings:
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from hubstead.app import create_app
-
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
-    app = create_app(settings)
+    options: dict[str, Any] = {"host": host, "port": port, "log_level": args.log_level}
+    options |= {"proxy_headers": True, "server_header": False}
     print(f"Hubstead {settings.data_dir.resolve()} listening on http://{host}:{port}", file=sys.stderr)
-    uvicorn.run(app, host=host, port=port, log_level=args.log_level, proxy_headers=True, server_header=False)
+    _tune_malloc()
+    if args.workers > 1:
+        _prepare_for_workers(settings)
+        uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
+    else:
+        from hubstead.app import create_app
+
+        uvicorn.run(create_app(settings), **options)
     return 0
+
+
+def _tune_malloc() -> None:
+    """Big buffers (download and upload chunks) straight from mmap, and back to the system when freed. By
+    default glibc raises its mmap threshold after the first such free and then keeps those buffers in
+    per-thread arenas: a server's memory would grow with each concurrent stream and never shrink."""
+    os.environ.setdefault("MALLOC_MMAP_THRESHOLD_", str(MALLOC_MMAP_THRESHOLD))  # for workers started later
+    os.environ.setdefault("MALLOC_ARENA_MAX", str(MALLOC_ARENA_MAX))
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc.mallopt(-3, MALLOC_MMAP_THRESHOLD)  # M_MMAP_THRESHOLD; setting it turns the sliding threshold off
+        libc.mallopt(-8, MALLOC_ARENA_MAX)  # M_ARENA_MAX
+    except (OSError, AttributeError):
+        pass  # not glibc: nothing to tune
+
+
+def _prepare_for_workers(settings: Settings) -> None:
+    """Migrate and create the secret once, before the workers start, so that they never race to do either.
+    The migration runs in a child process: this supervisor then stays small, without the app loaded."""
+    data_dir = str(settings.data_dir.resolve())
+    subprocess.run([sys.executable, "-m", "hubstead.cli.main", "--data-dir", data_dir, "migrate"], check=True)
+    settings.resolved_secret_key()
+    os.environ["HUBSTEAD_DATA_DIR"] = data_dir
+
+
+def worker_app() -> FastAPI:
+    """The app of one ``serve --workers`` process: settings from the environment, the schema already current."""
+    from hubstead.app import create_app
+    from hubstead.hub import Hub
+
+    settings = Settings()
+    return create_app(settings, Hub.from_settings(settings, migrate_db=False))
 
 
 def cmd_migrate(args: argparse.Namespace) -> int:
@@ -47,6 +96,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument("--host", default=None)
     serve.add_argument("--port", type=int, default=None)
     serve.add_argument("--log-level", default="info", choices=["critical", "error", "warning", "info", "debug"])
+    serve.add_argument(
+        "--workers", type=int, default=1, help="server processes sharing the port (default 1; about one per core)"
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")

@@ -7,9 +7,15 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+SQLITE_POOL_SIZE = 20  # connections kept open: more than the requests a server usually runs at once
+
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
     if url.startswith("sqlite"):
+        if "poolclass" not in kwargs and ":memory:" not in url and url.rstrip("/") != "sqlite:":
+            # every request thread may hold a connection: past the pool, each one would be opened (with its
+            # pragmas) and closed again per request
+            kwargs = {"pool_size": SQLITE_POOL_SIZE, "max_overflow": 2 * SQLITE_POOL_SIZE} | kwargs
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
         event.listen(engine, "connect", _sqlite_pragmas)
         return engine

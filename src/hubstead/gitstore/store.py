@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -131,6 +132,8 @@ class GitRepo:
         return None
 
     def _lookup_ref(self, name: str) -> pygit2.Reference | None:
+        if "\x00" in name:  # libgit2 would stop reading at the NUL: "main\x00junk" would find main
+            return None
         try:
             return self._repo.references.get(name)
         except (pygit2.InvalidSpecError, ValueError):
@@ -188,7 +191,8 @@ class GitRepo:
 
     @staticmethod
     def valid_ref_name(name: str) -> bool:
-        return bool(pygit2.reference_is_valid_name(name))
+        # libgit2 reads a C string: "v1\x00junk" would be checked as "v1" and then fail to be written
+        return "\x00" not in name and bool(pygit2.reference_is_valid_name(name))
 
     def _git(self, *args: str) -> subprocess.CompletedProcess[bytes]:
         return subprocess.run(["git", f"--git-dir={self.path}", *args], capture_output=True, check=False, timeout=60)
@@ -208,6 +212,8 @@ class GitRepo:
         return self._repo[obj.id].peel(pygit2.Tree)
 
     def get_entry(self, sha: str, path: str) -> TreeEntry | None:
+        if "\x00" in path:  # libgit2 would stop reading at the NUL and find another entry
+            return None
         tree = self._repo[sha].peel(pygit2.Tree)
         try:
             obj = tree[path]
@@ -221,15 +227,30 @@ class GitRepo:
         size = self._repo.odb.read_header(obj.id)[1]
         return TreeEntry(path=path, type="file", oid=str(obj.id), size=size, mode=obj.filemode)
 
-    def iter_tree(self, sha: str, path: str = "", recursive: bool = False) -> Iterator[TreeEntry]:
-        """Entries under ``path`` in git's tree order; with ``recursive``, each folder before its contents."""
+    def iter_tree(
+        self, sha: str, path: str = "", recursive: bool = False, start_at: str | None = None
+    ) -> Iterator[TreeEntry]:
+        """Entries under ``path`` in git's tree order; with ``recursive``, each folder before its contents.
+        ``start_at`` (a page cursor) is the full path of the entry to resume at: the entries before it are
+        passed over by name, without reading them or the folders they hold."""
         tree = self._tree_at(sha, path)
-        yield from self._walk(tree, path, recursive)
+        yield from self._walk(tree, path, recursive, start_at)
 
-    def _walk(self, tree: pygit2.Tree, prefix: str, recursive: bool) -> Iterator[TreeEntry]:
+    def _walk(
+        self, tree: pygit2.Tree, prefix: str, recursive: bool, start_at: str | None = None
+    ) -> Iterator[TreeEntry]:
         for obj in tree:
             name = obj.name or ""
             full = f"{prefix}/{name}" if prefix else name
+            if start_at is not None:
+                if recursive and obj.type == ObjectType.TREE and start_at.startswith(f"{full}/"):
+                    # resume inside this folder: an earlier page listed the folder itself
+                    yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True, start_at)
+                    start_at = None
+                    continue
+                if full != start_at:
+                    continue
+                start_at = None
             entry = self._entry(full, obj)
             yield entry
             if recursive and entry.type == "directory":
@@ -251,37 +272,40 @@ class GitRepo:
         index = pygit2.Index()
         if base_sha:
             index.read_tree(self._repo[base_sha].peel(pygit2.Tree))
+        paths = _IndexPaths(e.path for e in index)  # one pass: each change then checks clashes in O(depth)
         for change in changes:
             if change.blob_oid is None:
-                self._remove(index, change)
+                self._remove(index, change, paths)
             else:
-                self._add(index, change.path, change.blob_oid)
+                self._add(index, change.path, change.blob_oid, paths)
         return str(index.write_tree(self._repo))
 
     @staticmethod
-    def _remove(index: pygit2.Index, change: Change) -> None:
+    def _remove(index: pygit2.Index, change: Change, paths: _IndexPaths) -> None:
         path = change.path.rstrip("/")
-        if not change.folder and path in index:
+        if not change.folder and path in paths.files:
             index.remove(path)
+            paths.discard(path)
             return
         prefix = f"{path}/"
-        doomed = [e.path for e in index if e.path.startswith(prefix)] if path else [e.path for e in index]
+        doomed = [p for p in paths.files if p.startswith(prefix)] if path else list(paths.files)
         if not doomed:
             kind = "folder" if change.folder else "file"
             raise EntryNotFoundError(f"A {kind} with this name doesn't exist: {path}")
         for name in doomed:
             index.remove(name)
+            paths.discard(name)
 
     @staticmethod
-    def _add(index: pygit2.Index, path: str, blob_oid: str) -> None:
+    def _add(index: pygit2.Index, path: str, blob_oid: str, paths: _IndexPaths) -> None:
         parts = path.split("/")
         for i in range(1, len(parts)):
-            if "/".join(parts[:i]) in index:
+            if "/".join(parts[:i]) in paths.files:
                 raise InvalidPathError(f"Cannot add {path}: {'/'.join(parts[:i])} is a file")
-        prefix = f"{path}/"
-        if any(e.path.startswith(prefix) for e in index):
+        if path in paths.folders:
             raise InvalidPathError(f"Cannot add {path}: a folder with this name exists")
         index.add(pygit2.IndexEntry(path, pygit2.Oid(hex=blob_oid), FileMode.BLOB))
+        paths.add(path)
 
     def write_commit(
         self,
@@ -333,6 +357,34 @@ class GitRepo:
                     found[path] = _meta(commit)
                     pending.discard(path)
         return found
+
+
+class _IndexPaths:
+    """The file paths of an index being edited, and how many files each folder holds."""
+
+    def __init__(self, paths: Iterable[str]) -> None:
+        self.files: set[str] = set()
+        self.folders: Counter[str] = Counter()
+        for path in paths:
+            self.add(path)
+
+    def add(self, path: str) -> None:
+        if path not in self.files:
+            self.files.add(path)
+            self.folders.update(_folders_of(path))
+
+    def discard(self, path: str) -> None:
+        if path in self.files:
+            self.files.remove(path)
+            for folder in _folders_of(path):
+                self.folders[folder] -= 1
+                if not self.folders[folder]:
+                    del self.folders[folder]
+
+
+def _folders_of(path: str) -> list[str]:
+    parts = path.split("/")
+    return ["/".join(parts[:i]) for i in range(1, len(parts))]
 
 
 def _entry_oid(tree: pygit2.Tree, path: str) -> str | None:

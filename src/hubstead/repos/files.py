@@ -50,7 +50,7 @@ class ResolvedFile:
 @dataclass(frozen=True)
 class TreePage:
     entries: list[RepoEntry]
-    next_cursor: int | None
+    next_cursor: str | None  # the path of the next page's first entry
 
 
 class FileService:
@@ -85,19 +85,18 @@ class FileService:
         return iter([git.read_blob(file.entry.entry.oid)[start:end]])
 
     def list_tree(
-        self, repo: Repo, revision: str, path: str, recursive: bool, cursor: int, limit: int
+        self, repo: Repo, revision: str, path: str, recursive: bool, cursor: str | None, limit: int
     ) -> tuple[GitRepo, str, TreePage]:
+        """One page of entries; ``cursor`` is a previous page's ``next_cursor``, so that each page costs the
+        same however deep into a large tree it starts."""
         git, sha = self.resolve(repo, revision)
         path = path.strip("/")
         if path:
             validate_path_in_repo(path)
-        entries = git.iter_tree(sha, path, recursive)
         page: list[RepoEntry] = []
-        for index, entry in enumerate(entries):
-            if index < cursor:
-                continue
+        for entry in git.iter_tree(sha, path, recursive, start_at=cursor or None):
             if len(page) == limit:
-                return git, sha, TreePage(page, index)
+                return git, sha, TreePage(page, entry.path)
             page.append(self.describe(git, entry))
         return git, sha, TreePage(page, None)
 

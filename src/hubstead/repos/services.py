@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from sqlalchemy import delete, select
+from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -92,6 +92,10 @@ MEDIA_PATTERNS = [
 ]
 
 
+# built once: constructing the statement costs more than running it, and every request looks a repo up
+_FIND_REPO = select(Repo).where(Repo.type == bindparam("type"), Repo.id_key == bindparam("id_key"))
+
+
 def default_gitattributes(repo_type: RepoType) -> bytes:
     patterns = LFS_PATTERNS + (MEDIA_PATTERNS if repo_type is RepoType.DATASET else [])
     return "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in patterns).encode()
@@ -122,7 +126,7 @@ class RepoService:
     def find_repo(self, repo_type: RepoType, repo_id: str) -> Repo | None:
         if "\x00" in repo_id:  # no repo id holds one, and PostgreSQL refuses NUL in a query parameter
             return None
-        return self.session.scalar(select(Repo).where(Repo.type == repo_type, Repo.id_key == repo_id.lower()))
+        return self.session.scalar(_FIND_REPO, {"type": repo_type, "id_key": repo_id.lower()})
 
     def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
         """The repo if ``actor`` may read it; otherwise RepoNotFoundError, exactly as if it did not exist."""

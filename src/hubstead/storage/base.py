@@ -10,7 +10,7 @@ from typing import Protocol
 class BlobWriter(Protocol):
     """A blob being written: invisible under its key until ``commit()``; ``abort()`` drops it."""
 
-    def write(self, data: bytes) -> None: ...
+    def write(self, data: bytes | bytearray) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -20,8 +20,9 @@ class BlobWriter(Protocol):
 class BlobStore(Protocol):
     """Stores bytes by key. Writes are atomic: a reader sees a whole blob or none."""
 
-    def open_writer(self, key: str) -> BlobWriter:
-        """Start writing ``key``; it appears only when the writer commits."""
+    def open_writer(self, key: str, *, durable: bool = True) -> BlobWriter:
+        """Start writing ``key``; it appears only when the writer commits. ``durable=False`` skips making the
+        bytes crash-safe on commit, for intermediate blobs (multipart parts) that a crash may lose."""
         ...
 
     def put(self, key: str, data: bytes) -> None: ...

@@ -17,7 +17,7 @@ class _MemoryBlobWriter:
         self._key = key
         self._parts: list[bytes] = []
 
-    def write(self, data: bytes) -> None:
+    def write(self, data: bytes | bytearray) -> None:
         self._parts.append(bytes(data))
 
     def commit(self) -> None:
@@ -32,7 +32,7 @@ class InMemoryBlobStore:
         self._blobs: dict[str, bytes] = {}
         self._lock = threading.Lock()
 
-    def open_writer(self, key: str) -> _MemoryBlobWriter:
+    def open_writer(self, key: str, *, durable: bool = True) -> _MemoryBlobWriter:
         return _MemoryBlobWriter(self, key)
 
     def put(self, key: str, data: bytes) -> None:

@@ -8,7 +8,15 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep, StatsServiceDep
+from hubstead.api.deps import (
+    ActorDep,
+    BaseUrlDep,
+    DownloadContext,
+    DownloadContextDep,
+    FileServiceDep,
+    HubDep,
+    RepoServiceDep,
+)
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import tree_entry
 from hubstead.api.ranges import parse_range
@@ -17,6 +25,7 @@ from hubstead.repos.models import RepoType
 
 router = APIRouter()
 MAX_PATHS_INFO = 1000
+MAX_CURSOR_LENGTH = 4096  # a tree page cursor is a path in the repo
 
 
 def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, str]:
@@ -33,19 +42,10 @@ def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, 
 
 
 def _resolve(
-    request: Request,
-    repo_type: RepoType,
-    repo_id: str,
-    revision: str,
-    path: str,
-    repos: RepoServiceDep,
-    files: FileServiceDep,
-    actor: ActorDep,
-    stats: StatsServiceDep,
-    hub: HubDep,
+    request: Request, repo_type: RepoType, repo_id: str, revision: str, path: str, ctx: DownloadContext
 ) -> Response:
-    repo = repos.get_repo(repo_type, repo_id, actor)
-    git, resolved = files.get_file(repo, decode_param(revision), decode_param(path))
+    repo = ctx.repos.get_repo(repo_type, repo_id, ctx.actor)
+    git, resolved = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
     size = resolved.entry.size
     headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
     headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"
@@ -59,15 +59,16 @@ def _resolve(
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
     if start == 0:
+        actor = ctx.actor
         requester = str(actor.account.id) if actor.account else (request.client.host if request.client else "")
-        stats.count_download(
+        ctx.stats.count_download(
             repo,
             resolved.entry.path,
             lambda p: git.get_entry(resolved.commit, p) is not None,
             requester,
-            hub.recent_requesters,
+            ctx.hub.recent_requesters,
         )
-    body = files.read_bytes(git, resolved, start, end)
+    body = ctx.files.read_bytes(git, resolved, start, end)
     return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
@@ -77,18 +78,9 @@ def _quote(name: str) -> str:
 
 @router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
 def resolve_model_file(
-    request: Request,
-    namespace: str,
-    name: str,
-    revision: str,
-    path: str,
-    repos: RepoServiceDep,
-    files: FileServiceDep,
-    actor: ActorDep,
-    stats: StatsServiceDep,
-    hub: HubDep,
+    request: Request, namespace: str, name: str, revision: str, path: str, ctx: DownloadContextDep
 ) -> Response:
-    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, repos, files, actor, stats, hub)
+    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, ctx)
 
 
 @router.api_route("/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
@@ -99,13 +91,9 @@ def resolve_file(
     name: str,
     revision: str,
     path: str,
-    repos: RepoServiceDep,
-    files: FileServiceDep,
-    actor: ActorDep,
-    stats: StatsServiceDep,
-    hub: HubDep,
+    ctx: DownloadContextDep,
 ) -> Response:
-    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, repos, files, actor, stats, hub)
+    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, ctx)
 
 
 def _bool(value: str | None) -> bool:
@@ -126,19 +114,17 @@ def _tree(
 ) -> Response:
     params = request.query_params
     recursive, expand = _bool(params.get("recursive")), _bool(params.get("expand"))
-    cursor_text = params.get("cursor", "0")
-    if not cursor_text.isdigit():
+    cursor = params.get("cursor")
+    if cursor is not None and ("\x00" in cursor or len(cursor) > MAX_CURSOR_LENGTH):
         raise InvalidInputError("Invalid cursor")
     limit = min(page_size, 50 if expand else page_size)
     repo = repos.get_repo(repo_type, repo_id, actor)
-    git, sha, page = files.list_tree(
-        repo, decode_param(revision), decode_param(path), recursive, int(cursor_text), limit
-    )
+    git, sha, page = files.list_tree(repo, decode_param(revision), decode_param(path), recursive, cursor, limit)
     last = files.last_commits(git, sha, page.entries) if expand else {}
     body = [tree_entry(e, last.get(e.path)) for e in page.entries]
     headers = {}
     if page.next_cursor is not None:
-        query = [(k, v) for k, v in params.multi_items() if k != "cursor"] + [("cursor", str(page.next_cursor))]
+        query = [(k, v) for k, v in params.multi_items() if k != "cursor"] + [("cursor", page.next_cursor)]
         headers["Link"] = f'<{base_url}{request.url.path}?{urlencode(query)}>; rel="next"'
     return JSONResponse(body, headers=headers)
 

@@ -12,6 +12,7 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, LfsServiceDep, RepoServiceDep, SessionDep
 from hubstead.api.ranges import parse_range
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256, blob_key
 from hubstead.repos.models import Repo, RepoType
@@ -37,7 +38,7 @@ def _batch(
     base_url: str,
 ) -> Response:
     upload = isinstance(body, dict) and body.get("operation") == "upload"
-    repo = repos.get_repo_for_write(repo_type, repo_id, actor) if upload else repos.get_repo(repo_type, repo_id, actor)
+    repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=upload)  # anonymous git-lfs: a 401 challenge
     return JSONResponse(lfs.batch(repo, actor, body, base_url), media_type=LFS_JSON)
 
 
@@ -73,7 +74,7 @@ async def lfs_batch(
 def _verify(
     repo_type: RepoType, repo_id: str, body: Any, repos: RepoServiceDep, lfs: LfsServiceDep, actor: ActorDep
 ) -> Response:
-    repo = repos.get_repo(repo_type, repo_id, actor)
+    repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=False)
     lfs.verify(repo, body)
     return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
 

@@ -124,10 +124,11 @@ class MoveRepoBody(BaseModel):
 
 
 class SettingsBody(BaseModel):
-    model_config = ConfigDict(extra="ignore")
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
     private: bool | None = None
     visibility: str | None = None
     gated: str | bool | None = None
+    protect_main: bool | None = Field(default=None, alias="protectMain")  # Hubstead-only: git branch protection
 
 
 def _private_from(private: bool | None, visibility: str | None) -> bool | None:
@@ -177,9 +178,11 @@ def move_repo(body: MoveRepoBody, repos: RepoServiceDep, actor: ActorDep, base_u
 def update_repo_settings(
     repo_type: RepoType, namespace: str, name: str, body: SettingsBody, repos: RepoServiceDep, actor: ActorDep
 ) -> dict[str, Any]:
-    settings = RepoSettings(private=_private_from(body.private, body.visibility), gated=body.gated)
+    settings = RepoSettings(
+        private=_private_from(body.private, body.visibility), gated=body.gated, protect_main=body.protect_main
+    )
     repo = repos.update_settings(actor, repo_type, f"{namespace}/{name}", settings)
-    return {"private": repo.private, "gated": repo.gated or False}
+    return {"private": repo.private, "gated": repo.gated or False, "protectMain": repo.protect_main}
 
 
 @router.get("/api/{repo_type:repotypes}/{namespace}/{name}")

@@ -1,0 +1,107 @@
+"""Pushes by git: what a push may change, decided while git still holds it in quarantine (before any ref
+moves), and what the hub records once it has landed.
+
+``git receive-pack`` asks :meth:`PushService.check_push` from its ``pre-receive`` hook: a refusal leaves every
+ref where it was and drops the pushed objects. Its ``post-receive`` hook calls :meth:`PushService.record_push`
+before the push's HTTP response ends, so the API sees the pushed state as soon as ``git push`` returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+from sqlalchemy import select
+
+from hubstead.db.base import utcnow
+from hubstead.errors import LfsObjectMissingError, PermissionDeniedError
+from hubstead.gitstore.hooks import IncomingObjects, RefUpdate
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
+from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
+from hubstead.repos.services import DEFAULT_BRANCH, RepoService
+from hubstead.storage import BlobStore
+
+PUSHABLE_REFS = ("refs/heads/", "refs/tags/")
+MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
+QUERY_CHUNK = 500  # oids per IN (...) query, well under every backend's parameter limit
+LISTED_MISSING = 5
+
+
+class PushService:
+    """Checks pushes against the repo's rules and the LFS objects uploaded to it; records landed pushes."""
+
+    def __init__(self, repos: RepoService, blobs: BlobStore) -> None:
+        self.repos = repos
+        self.blobs = blobs
+
+    def check_push(self, repo: Repo, updates: Sequence[RefUpdate], incoming: IncomingObjects) -> None:
+        """Raise PermissionDeniedError or LfsObjectMissingError if the push must be refused as a whole."""
+        for update in updates:
+            self._check_ref(repo, update, incoming)
+        self._check_lfs_pointers(repo, incoming)
+
+    def record_push(self, repo: Repo, updates: Iterable[RefUpdate]) -> None:
+        """Refresh what the DB knows if the push moved the default branch, as an API commit does."""
+        if not any(u.ref == MAIN_REF and u.new is not None for u in updates):
+            return
+        # Write the repo row first: that takes its lock (the row on PostgreSQL, the database on SQLite) until
+        # this unit of work ends. Only then read the branch tip, which an API commit may have moved on since:
+        # an API commit moves the ref before it writes the row, so whichever of us writes last has seen the
+        # newest tip, and the DB never goes back to an older commit.
+        repo.last_modified = utcnow()
+        self.repos.session.flush()
+        tip = self.repos.open_git(repo).ref_target(MAIN_REF)
+        if tip is not None:
+            self.repos.record_commit(repo, tip)
+
+    # --- refs ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_ref(repo: Repo, update: RefUpdate, incoming: IncomingObjects) -> None:
+        if not update.ref.startswith(PUSHABLE_REFS):
+            raise PermissionDeniedError(
+                f"{update.ref}: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed"
+            )
+        if update.ref != MAIN_REF:
+            return
+        if update.new is None:
+            raise PermissionDeniedError(f"{DEFAULT_BRANCH} is the default branch and cannot be deleted")
+        if repo.protect_main and update.old is not None and not incoming.is_ancestor(update.old, update.new):
+            raise PermissionDeniedError(
+                f"{DEFAULT_BRANCH} is protected: force pushes (non-fast-forward) are refused. "
+                f"Fetch, merge or rebase onto the remote {DEFAULT_BRANCH}, then push again."
+            )
+
+    # --- LFS pointers -------------------------------------------------------------------------
+
+    def _check_lfs_pointers(self, repo: Repo, incoming: IncomingObjects) -> None:
+        """Every LFS pointer the push brings must name an object uploaded to this repo, with its size."""
+        pointers: dict[str, set[int]] = {}
+        for _, data in incoming.small_blobs(MAX_POINTER_SIZE):
+            pointer = parse_pointer(data)
+            if pointer is not None:
+                pointers.setdefault(pointer.oid, set()).add(pointer.size)
+        if not pointers:
+            return
+        stored = self._stored_sizes(repo, list(pointers))
+        missing = sorted(
+            oid for oid, sizes in pointers.items() if sizes != {stored.get(oid)} or not self.blobs.exists(blob_key(oid))
+        )
+        if missing:
+            listed = ", ".join(missing[:LISTED_MISSING])
+            more = f" and {len(missing) - LISTED_MISSING} more" if len(missing) > LISTED_MISSING else ""
+            raise LfsObjectMissingError(
+                f"Push refused: LFS pointers name objects never uploaded to this repository: {listed}{more}. "
+                "Upload them with git-lfs first (git lfs install; git lfs push --all origin), then push again."
+            )
+
+    def _stored_sizes(self, repo: Repo, oids: list[str]) -> dict[str, int]:
+        """Size of each of ``oids`` that was uploaded to ``repo``."""
+        sizes: dict[str, int] = {}
+        for start in range(0, len(oids), QUERY_CHUNK):
+            rows = self.repos.session.execute(
+                select(LfsObject.oid, LfsObject.size)
+                .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
+                .where(RepoLfsObject.repo_id == repo.id, LfsObject.oid.in_(oids[start : start + QUERY_CHUNK]))
+            )
+            sizes.update((oid, size) for oid, size in rows)
+        return sizes

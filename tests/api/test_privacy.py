@@ -1,0 +1,349 @@
+"""A private repo looks exactly like a missing one to anyone who may not read it, on every endpoint that
+takes a repo; writes need write access; org roles decide what members may do with private org repos.
+
+The table of calls is checked against ``app.routes``: a new route fails ``test_every_route_is_classified``
+until it is added here (or listed, with a reason, as not addressing a repo)."""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.api._support import (
+    API_TYPES,
+    LFS_CONTENT,
+    LFS_OID,
+    URL_PREFIX,
+    auth,
+    file_line,
+    header_line,
+    ndjson,
+    seed_repo,
+    snapshot,
+)
+from tests.conftest import make_org, make_user
+
+NEW_OID = hashlib.sha256(b"a new object").hexdigest()
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request against a repo. ``url`` and string bodies are templates over ``api`` (``/api/models/ns/name``),
+    ``web`` (``/ns/name`` or ``/datasets/ns/name``), ``repo``, ``ns``, ``name`` and ``type``."""
+
+    id: str
+    route: str  # the endpoint's name in app.routes
+    method: str
+    url: str
+    json: Any = None
+    data: dict[str, str] | None = None
+    content: bytes | None = None  # a raw body, sent with the content-type in extra_headers
+    repo_type: str = "model"
+    write: bool = False
+    changes: bool = True  # a successful write changes what snapshot() sees
+    extra_headers: dict[str, str] = field(default_factory=dict)
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_fill(v, names) for v in value]
+    return value
+
+
+def send(client: httpx.Client, call: Call, repo_id: str, token: str | None) -> httpx.Response:
+    ns, name = repo_id.split("/")
+    names = {
+        "api": f"/api/{API_TYPES[call.repo_type]}/{repo_id}",
+        "web": f"/{URL_PREFIX[call.repo_type]}{repo_id}",
+        "repo": repo_id,
+        "ns": ns,
+        "name": name,
+        "type": call.repo_type,
+    }
+    headers = call.extra_headers | auth(token)
+    kwargs: dict[str, Any] = {}
+    if call.json is not None:
+        kwargs["json"] = _fill(call.json, names)
+    if call.data is not None:
+        kwargs["data"] = _fill(call.data, names)
+    if call.content is not None:
+        kwargs["content"] = call.content
+    return client.request(call.method, _fill(call.url, names), headers=headers, **kwargs)
+
+
+NDJSON = {"content-type": "application/x-ndjson"}
+NEW_COMMIT = ndjson(header_line("add new.txt"), file_line("new.txt"))
+
+
+def _batch(operation: str, oid: str, size: int) -> dict[str, Any]:
+    return {"operation": operation, "transfers": ["basic"], "objects": [{"oid": oid, "size": size}]}
+
+
+def _lfs_calls(repo_type: str) -> list[Call]:
+    """The LFS endpoints; model repos have their own routes (no type prefix in the URL)."""
+    batch, verify = "{web}.git/info/lfs/objects/batch", "{web}.git/info/lfs/objects/verify"
+    route_suffix, id_suffix = ("_model", "") if repo_type == "model" else ("", f"-{repo_type}")
+    return [
+        Call(f"lfs-batch-download{id_suffix}", f"lfs_batch{route_suffix}", "POST", batch,
+             json=_batch("download", LFS_OID, len(LFS_CONTENT)), repo_type=repo_type),
+        Call(f"lfs-batch-upload{id_suffix}", f"lfs_batch{route_suffix}", "POST", batch,
+             json=_batch("upload", NEW_OID, 12), repo_type=repo_type, write=True, changes=False),
+        Call(f"lfs-verify{id_suffix}", f"lfs_verify{route_suffix}", "POST", verify,
+             json={"oid": LFS_OID, "size": len(LFS_CONTENT)}, repo_type=repo_type),
+    ]  # fmt: skip
+
+
+def _git_calls(repo_type: str) -> list[Call]:
+    """git over HTTP (an empty request, a flush packet, makes git answer without output); model repos have
+    their own routes (no type prefix in the URL)."""
+    route_suffix, id_suffix = ("_model", "") if repo_type == "model" else ("", f"-{repo_type}")
+    upload, receive = "application/x-git-upload-pack-request", "application/x-git-receive-pack-request"
+    return [
+        Call(f"git-info-refs{id_suffix}", f"git_info_refs{route_suffix}", "GET",
+             "{web}/info/refs?service=git-upload-pack", repo_type=repo_type),
+        Call(f"git-info-refs-push{id_suffix}", f"git_info_refs{route_suffix}", "GET",
+             "{web}.git/info/refs?service=git-receive-pack", repo_type=repo_type, write=True, changes=False),
+        Call(f"git-upload-pack{id_suffix}", f"git_upload_pack{route_suffix}", "POST", "{web}/git-upload-pack",
+             content=b"0000", extra_headers={"content-type": upload}, repo_type=repo_type),
+        Call(f"git-receive-pack{id_suffix}", f"git_receive_pack{route_suffix}", "POST", "{web}.git/git-receive-pack",
+             content=b"0000", extra_headers={"content-type": receive}, repo_type=repo_type, write=True, changes=False),
+    ]  # fmt: skip
+
+
+CALLS = [
+    Call("info", "get_repo_info", "GET", "{api}"),
+    Call("info-dataset", "get_repo_info", "GET", "{api}", repo_type="dataset"),
+    Call("revision-info", "get_repo_info_at_revision", "GET", "{api}/revision/main"),
+    Call("tree-root", "list_repo_tree_root", "GET", "{api}/tree/main"),
+    Call("tree-folder", "list_repo_tree", "GET", "{api}/tree/main/folder"),
+    Call("paths-info", "get_paths_info", "POST", "{api}/paths-info/main", data={"paths": "hello.txt"}),
+    Call("resolve-get", "resolve_model_file", "GET", "{web}/resolve/main/hello.txt"),
+    Call("resolve-head", "resolve_model_file", "HEAD", "{web}/resolve/main/hello.txt"),
+    Call("resolve-lfs-get", "resolve_model_file", "GET", "{web}/resolve/main/weights.bin"),
+    Call("resolve-get-dataset", "resolve_file", "GET", "{web}/resolve/main/hello.txt", repo_type="dataset"),
+    Call("resolve-head-dataset", "resolve_file", "HEAD", "{web}/resolve/main/hello.txt", repo_type="dataset"),
+    Call("refs", "list_repo_refs", "GET", "{api}/refs"),
+    Call("commits", "list_repo_commits", "GET", "{api}/commits/main"),
+    Call(
+        "preupload",
+        "preupload_files",
+        "POST",
+        "{api}/preupload/main",
+        json={"files": [{"path": "new.txt", "sample": "", "size": 4}]},
+        write=True,
+        changes=False,
+    ),
+    Call("commit", "create_commit", "POST", "{api}/commit/main", content=NEW_COMMIT, extra_headers=NDJSON, write=True),
+    Call("branch-create", "create_branch", "POST", "{api}/branch/dev", write=True),
+    Call("branch-delete", "delete_branch", "DELETE", "{api}/branch/keep", write=True),
+    Call("tag-create", "create_tag", "POST", "{api}/tag/main", json={"tag": "v1"}, write=True),
+    Call("tag-delete", "delete_tag", "DELETE", "{api}/tag/v0", write=True),
+    Call("settings", "update_repo_settings", "PUT", "{api}/settings", json={"private": False}, write=True),
+    # liking needs only to see the repo
+    Call("like", "like_repo", "POST", "{api}/like"),
+    Call("unlike", "unlike_repo", "DELETE", "{api}/like"),
+    Call("likers", "list_repo_likers", "GET", "{api}/likers"),
+    *_lfs_calls("model"),
+    *_lfs_calls("dataset"),
+    *_git_calls("model"),
+    *_git_calls("dataset"),
+    Call(
+        "delete",
+        "delete_repo",
+        "DELETE",
+        "/api/repos/delete",
+        json={"name": "{name}", "organization": "{ns}", "type": "{type}"},
+        write=True,
+    ),
+    Call(
+        "move",
+        "move_repo",
+        "POST",
+        "/api/repos/move",
+        json={"fromRepo": "{repo}", "toRepo": "{ns}/renamed", "type": "{type}"},
+        write=True,
+    ),
+]
+WRITES = [c for c in CALLS if c.write]
+READS = [c for c in CALLS if not c.write]
+
+# Routes that address no existing repo by namespace/name, and why they need no entry in CALLS.
+NOT_REPO_ROUTES = {
+    "openapi": "API description",
+    "swagger_ui_html": "API description",
+    "swagger_ui_redirect": "API description",
+    "get_health": "health probe",
+    "get_agent_harnesses": "static client probe",
+    "get_whoami": "the caller's own account",
+    "validate_yaml": "validates a card text; touches no repo",
+    "create_repo": "creates a repo; the namespace check is tested in test_bad_input/test_errors",
+    "upload_lfs_object": "self-authenticating signed URL (tested in test_bad_input)",
+    "upload_lfs_part": "self-authenticating signed URL (tested in test_bad_input)",
+    "complete_lfs_multipart": "self-authenticating signed URL (tested in test_bad_input)",
+    "download_lfs_object": "self-authenticating signed URL handed out by the batch API",
+    "lfs_locks_model": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
+    "lfs_locks": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
+    "list_models": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
+    "list_datasets": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
+    "list_spaces": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
+    "list_liked_repos": "a listing: test_likes_of_private_repos_are_listed_only_for_those_who_may_read_them",
+}
+
+
+def _app_routes(app: Any) -> set[tuple[str, str]]:
+    """(endpoint name, method) of every route, routers included."""
+    try:
+        from fastapi.routing import iter_route_contexts
+    except ImportError:  # FastAPI before routers were included lazily: app.routes is already flat
+        routes = list(app.routes)
+    else:
+        routes = list(iter_route_contexts(app.routes))
+    return {(route.name, method) for route in routes for method in (route.methods or {"WEBSOCKET"})}
+
+
+def test_every_route_is_classified(app):
+    covered = {(c.route, c.method) for c in CALLS}
+    routes = _app_routes(app)
+    unclassified = sorted(r for r in routes if r not in covered and r[0] not in NOT_REPO_ROUTES)
+    assert unclassified == [], "add these routes to CALLS (or NOT_REPO_ROUTES with a reason)"
+    stale = sorted(covered - routes) + sorted(set(NOT_REPO_ROUTES) - {name for name, _ in routes})
+    assert stale == [], "these entries name routes the app does not have"
+
+
+def _answer(response: httpx.Response) -> tuple[Any, ...]:
+    h = response.headers
+    return response.status_code, h.get("x-error-code"), h.get("x-error-message"), response.content
+
+
+@pytest.fixture
+def client(live_server):
+    with httpx.Client(base_url=live_server, timeout=30) as c:
+        yield c
+
+
+@pytest.mark.parametrize("call", CALLS, ids=lambda c: c.id)
+def test_private_repo_is_indistinguishable_from_a_missing_one(client, live_server, hub, user, other_user, call):
+    repo_id = "alice/secret"
+    seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
+    outsiders = {"anonymous": None, "other user": other_user.token, "other user's read token": other_user.read_token}
+
+    private = {who: _answer(send(client, call, repo_id, token)) for who, token in outsiders.items()}
+    # the same request by the owner succeeds, so the URL and body really reach the endpoint under test
+    owner = send(client, call, repo_id, user.token)
+    assert owner.is_success, owner.text
+    client.request(
+        "DELETE", "/api/repos/delete", json={"name": "secret", "type": call.repo_type}, headers=auth(user.token)
+    )
+    assert client.get(f"/api/{API_TYPES[call.repo_type]}/{repo_id}", headers=auth(user.token)).status_code == 404
+    missing = {who: _answer(send(client, call, repo_id, token)) for who, token in outsiders.items()}
+
+    assert private == missing
+    assert {who: answer[1] for who, answer in private.items()} == dict.fromkeys(outsiders, "RepoNotFound")
+
+
+@pytest.mark.parametrize("call", WRITES, ids=lambda c: c.id)
+def test_write_without_write_access_is_refused_and_changes_nothing(client, live_server, hub, user, other_user, call):
+    repo_id = "alice/public"
+    seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type)
+    before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
+    callers = {"anonymous": None, "other user": other_user.token, "owner's read token": user.read_token}
+
+    statuses = {who: send(client, call, repo_id, token).status_code for who, token in callers.items()}
+
+    assert statuses == {"anonymous": 401, "other user": 403, "owner's read token": 403}
+    assert snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type) == before
+
+
+@dataclass(frozen=True)
+class OrgRepo:
+    repo_id: str
+    reader: str  # write token of a member with role "read"
+    writer: str  # write token of a member with role "write"
+
+
+@pytest.fixture
+def org_repo(hub, user):
+    carol, dave = make_user(hub, "carol"), make_user(hub, "dave")
+    make_org(hub, "acme", {"alice": "admin", "carol": "read", "dave": "write"})
+    return OrgRepo("acme/secret", reader=carol.token, writer=dave.token)
+
+
+@pytest.mark.parametrize("call", READS, ids=lambda c: c.id)
+def test_org_member_with_read_role_can_read_a_private_org_repo(client, live_server, hub, user, org_repo, call):
+    seed_repo(live_server, user.token, org_repo.repo_id, repo_type=call.repo_type, private=True)
+    response = send(client, call, org_repo.repo_id, org_repo.reader)
+    assert response.status_code == 200, response.text
+
+
+@pytest.mark.parametrize("call", WRITES, ids=lambda c: c.id)
+def test_org_member_needs_the_write_role_to_write(client, live_server, hub, user, org_repo, call):
+    repo_id = org_repo.repo_id
+    seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
+    before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
+
+    refused = send(client, call, repo_id, org_repo.reader)
+
+    assert refused.status_code == 403, refused.text
+    assert "X-Error-Code" not in refused.headers  # a refusal, not a pretend "not found": the reader may read it
+    assert snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type) == before
+
+    accepted = send(client, call, repo_id, org_repo.writer)
+
+    assert accepted.is_success, accepted.text
+    info = client.get(f"/api/{API_TYPES[call.repo_type]}/{repo_id}", headers=auth(user.token))
+    after = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type) if info.status_code == 200 else None
+    assert (after != before) == call.changes
+
+
+# --- listings ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("repo_type", ["model", "dataset", "space"])
+def test_private_repos_are_listed_only_for_those_who_may_read_them(client, hub, user, other_user, repo_type):
+    member = make_user(hub, "dave")  # an org member with the lowest role
+    make_org(hub, "acme", {"alice": "admin", "dave": "read"})
+    for repo_id, private in [("alice/open", False), ("alice/hidden", True), ("acme/hidden-too", True)]:
+        name, org = repo_id.split("/")[1], repo_id.split("/")[0]
+        created = client.post(
+            "/api/repos/create",
+            json={"name": name, "organization": org, "type": repo_type, "private": private},
+            headers=auth(user.token),
+        )
+        assert created.status_code == 200, created.text
+
+    def listed(token: str | None, **params: str) -> set[str]:
+        response = client.get(f"/api/{API_TYPES[repo_type]}", params=params, headers=auth(token))
+        assert response.status_code == 200, response.text
+        return {item["id"] for item in response.json()}
+
+    everything = {"alice/open", "alice/hidden", "acme/hidden-too"}
+    assert listed(user.token) == everything
+    assert listed(member.token) == {"alice/open", "acme/hidden-too"}
+    for token in (None, other_user.token, other_user.read_token):
+        assert listed(token) == {"alice/open"}
+        assert listed(token, author="alice") == {"alice/open"}
+        assert listed(token, search="hidden") == set()
+
+
+def test_likes_of_private_repos_are_listed_only_for_those_who_may_read_them(client, user, other_user):
+    for name, private in [("open", False), ("hidden", True)]:
+        response = client.post("/api/repos/create", json={"name": name, "private": private}, headers=auth(user.token))
+        assert response.status_code == 200, response.text
+        liked = client.post(f"/api/models/alice/{name}/like", headers=auth(user.token))
+        assert liked.status_code == 200, liked.text
+
+    def likes(token: str | None) -> set[str]:
+        response = client.get("/api/users/alice/likes", headers=auth(token))
+        assert response.status_code == 200, response.text
+        return {item["repo"]["name"] for item in response.json()}
+
+    assert likes(user.token) == {"alice/open", "alice/hidden"}
+    assert likes(None) == likes(other_user.token) == likes(other_user.read_token) == {"alice/open"}
