@@ -149,8 +149,9 @@ def _model_facts(
             tags.append(f"base_model:{relation}:{base}")
     for lang in as_list(card.get("language")):
         tags.append(lang)
-    if config is not None:
-        facts.file_facts["config"] = {k: config[k] for k in ("model_type", "architectures") if k in config}
+    summary = {k: config[k] for k in ("model_type", "architectures") if k in config} if config else {}
+    if summary:
+        facts.file_facts["config"] = summary
 
 
 def _dataset_facts(card: dict[str, Any], tags: list[str]) -> None:
