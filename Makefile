@@ -26,11 +26,15 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 
 test-deps: $(VENV)/.installed-test system-deps
 
-system-deps:  ## git-lfs is needed by the git tests (Debian package)
+system-deps:  ## git-lfs for the git tests, chromium for the website tests (Debian packages)
 	@command -v git-lfs >/dev/null 2>&1 || { \
 		echo "installing git-lfs"; \
 		(apt-get update -qq && apt-get install -y -qq git-lfs) >/dev/null 2>&1 || \
 		echo "warning: could not install git-lfs"; }
+	@command -v chromium >/dev/null 2>&1 || { \
+		echo "installing chromium"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
+		echo "warning: could not install chromium"; }
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

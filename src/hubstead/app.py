@@ -8,10 +8,26 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from hubstead import __version__
+from hubstead import __version__, web
 from hubstead.api.errors import install_error_handlers
 from hubstead.api.middleware import RequestContextMiddleware
-from hubstead.api.routes import accounts, commits, files, git, lfs, likes, misc, refs, repos, search
+from hubstead.api.ratelimit import RateLimitMiddleware
+from hubstead.api.routes import (
+    access_requests,
+    accounts,
+    admin,
+    commits,
+    files,
+    git,
+    lfs,
+    likes,
+    misc,
+    refs,
+    repos,
+    search,
+    signin,
+    tokens,
+)
 from hubstead.config import Settings
 from hubstead.hub import Hub
 
@@ -37,8 +53,27 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     )
     app.state.hub = hub
     install_error_handlers(app)
-    # LFS and misc first: their literal paths must win over the catch-all resolve patterns
-    for module in (misc, accounts, search, likes, lfs, git, repos, commits, refs, files):
+    # downloads (resolve) first, as the busiest routes; then LFS and misc, whose literal paths must win over
+    # the catch-all patterns of the others
+    app.include_router(files.downloads)
+    for module in (
+        misc,
+        accounts,
+        signin,
+        tokens,
+        admin,
+        search,
+        likes,
+        lfs,
+        git,
+        repos,
+        access_requests,
+        commits,
+        refs,
+        files,
+    ):
         app.include_router(module.router)
+    web.install(app, hub)  # last: the site's /{namespace}/{name} pages must not shadow the API
+    app.add_middleware(RateLimitMiddleware, hub=hub)  # inside the request context: 429s carry request ids
     app.add_middleware(RequestContextMiddleware)
     return app

@@ -7,11 +7,29 @@ from __future__ import annotations
 
 import secrets
 from pathlib import Path
+from typing import Literal
 
-from pydantic import Field
+from pydantic import BaseModel, Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
+
+
+class RateLimitSettings(BaseModel):
+    """``HUBSTEAD_RATE_LIMIT__<FIELD>``. Requests are counted per token (any Authorization header) or, without
+    one, per client IP, in fixed windows; site admins are not limited. Failed sign-ins are always limited."""
+
+    enabled: bool = Field(default=False, description="Limit requests per token and per IP (429 past the limit)")
+    backend: Literal["memory", "redis"] = Field(
+        default="memory", description="memory: per process; redis: shared by every replica (needs redis_url)"
+    )
+    redis_url: str | None = None
+    window_seconds: int = Field(default=60, ge=1)
+    token_requests: int = Field(default=1000, ge=1, description="Requests per window for one token")
+    anonymous_requests: int = Field(default=300, ge=1, description="Requests per window from one IP, no token")
+    login_failures: int = Field(default=5, ge=1, description="Failed sign-ins per user name and IP per window")
+    login_ip_failures: int = Field(default=20, ge=1, description="Failed sign-ins per IP per window")
+    login_window_seconds: int = Field(default=300, ge=1)
 
 
 class Settings(BaseSettings):
@@ -37,6 +55,8 @@ class Settings(BaseSettings):
     tree_page_size: int = 1000
     list_page_size: int = 1000
     commits_page_size: int = 50
+    rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
 
     @property
     def resolved_database_url(self) -> str:

@@ -6,10 +6,15 @@ HubsteadError
 │   ├── RevisionNotFoundError        (RevisionNotFound)
 │   ├── EntryNotFoundError           (EntryNotFound)
 │   ├── AccountNotFoundError
+│   ├── TokenNotFoundError
+│   ├── AccessRequestNotFoundError
 │   └── BlobNotFoundError
 ├── AuthenticationError              (bad or revoked credentials)
-│   └── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
+│   ├── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
+│   └── GatedRepoAuthRequiredError   (GatedRepo: anonymous caller wants the files of a gated repo)
 ├── PermissionDeniedError            (authenticated but not allowed)
+│   └── GatedRepoError               (GatedRepo: no approved access request for a gated repo's files)
+├── RateLimitedError                 (too many requests, or too many failed sign-ins)
 ├── ConflictError
 │   ├── RepoAlreadyExistsError
 │   ├── AccountAlreadyExistsError
@@ -66,6 +71,14 @@ class AccountNotFoundError(NotFoundError):
     pass
 
 
+class TokenNotFoundError(NotFoundError):
+    pass
+
+
+class AccessRequestNotFoundError(NotFoundError):
+    pass
+
+
 class BlobNotFoundError(NotFoundError):
     pass
 
@@ -85,6 +98,47 @@ class CredentialsRequiredError(AuthenticationError):
 
 class PermissionDeniedError(HubsteadError):
     pass
+
+
+_GATED_ANONYMOUS = (
+    "Access to {type} {repo_id} is restricted. You must have access to it and be authenticated to access it. "
+    "Please log in."
+)
+_GATED_NOT_GRANTED = (
+    "Access to {type} {repo_id} is restricted and you are not in the authorized list. Visit {url} to ask for access."
+)
+
+
+class GatedRepoAuthRequiredError(AuthenticationError):
+    """An anonymous caller asked for a file of a gated repo (401, as on huggingface.co)."""
+
+    code = "GatedRepo"
+
+    def __init__(self, repo_type: str, repo_id: str) -> None:
+        super().__init__(_GATED_ANONYMOUS.format(type=repo_type, repo_id=repo_id), repo_id=repo_id)
+
+
+class GatedRepoError(PermissionDeniedError):
+    """A signed-in caller without an approved access request asked for a file of a gated repo (403).
+
+    ``web_path`` is the repo's page, where access is asked for; the API layer makes it an absolute URL."""
+
+    code = "GatedRepo"
+
+    def __init__(self, repo_type: str, repo_id: str, web_path: str) -> None:
+        self.repo_type, self.repo_id, self.web_path = repo_type, repo_id, web_path
+        super().__init__(self.message_for(""), repo_id=repo_id)
+
+    def message_for(self, base_url: str) -> str:
+        return _GATED_NOT_GRANTED.format(type=self.repo_type, repo_id=self.repo_id, url=base_url + self.web_path)
+
+
+class RateLimitedError(HubsteadError):
+    """Too many requests. ``retry_after`` seconds until the window resets; ``limit`` requests per ``window``."""
+
+    def __init__(self, message: str, *, policy: str, limit: int, window: int, retry_after: int) -> None:
+        super().__init__(message)
+        self.policy, self.limit, self.window, self.retry_after = policy, limit, window, retry_after
 
 
 class ConflictError(HubsteadError):

@@ -14,6 +14,7 @@ from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
 from hubstead.gitstore.transport import GitTransport
+from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
@@ -58,5 +59,19 @@ class Hub:
         """git clone/fetch/push over HTTP; its receive hooks live next to the repos."""
         return GitTransport(self.git, self.settings.data_dir / "git-hooks")
 
+    @cached_property
+    def rate_limiter(self) -> RateLimiter:
+        """Request and sign-in counters (see config.RateLimitSettings)."""
+        limits = self.settings.rate_limit
+        if limits.backend == "redis":
+            from hubstead.ratelimit.redis import RedisRateLimiter
+
+            if not limits.redis_url:
+                raise ValueError("rate_limit.backend 'redis' needs rate_limit.redis_url")
+            return RedisRateLimiter(limits.redis_url)
+        return InMemoryRateLimiter()
+
     def close(self) -> None:
+        if "rate_limiter" in self.__dict__:
+            self.rate_limiter.close()
         self.engine.dispose()

@@ -46,6 +46,7 @@ class Call:
     write: bool = False
     changes: bool = True  # a successful write changes what snapshot() sees
     extra_headers: dict[str, str] = field(default_factory=dict)
+    gated: bool = False  # the repo is gated (manual) and its owner has asked for access, before the call
 
 
 def _fill(value: Any, names: dict[str, str]) -> Any:
@@ -118,6 +119,26 @@ def _git_calls(repo_type: str) -> list[Call]:
     ]  # fmt: skip
 
 
+def gate(client: httpx.Client, call: Call, repo_id: str, owner_token: str) -> None:
+    """Gate the repo (manual approval) and leave a pending access request of its owner, alice."""
+    if not call.gated:
+        return
+    api = f"/api/{API_TYPES[call.repo_type]}/{repo_id}"
+    assert client.put(f"{api}/settings", json={"gated": "manual"}, headers=auth(owner_token)).status_code == 200
+    assert client.post(f"{api}/ask-access", headers=auth(owner_token)).status_code == 200
+
+
+# gated-repo access requests (asking needs only to see the repo; the rest needs the right to manage it)
+ACCESS_REQUEST_CALLS = [
+    Call("ask-access", "ask_access", "POST", "{api}/ask-access", json={"reason": "research"}, gated=True),
+    Call("access-requests", "list_access_requests", "GET", "{api}/user-access-request/pending", gated=True,
+         write=True, changes=False),
+    Call("access-request-handle", "handle_access_request", "POST", "{api}/user-access-request/handle",
+         json={"user": "alice", "status": "accepted"}, gated=True, write=True, changes=False),
+    Call("access-request-grant", "grant_access", "POST", "{api}/user-access-request/grant", json={"user": "alice"},
+         gated=True, write=True, changes=False),
+]  # fmt: skip
+
 CALLS = [
     Call("info", "get_repo_info", "GET", "{api}"),
     Call("info-dataset", "get_repo_info", "GET", "{api}", repo_type="dataset"),
@@ -155,6 +176,7 @@ CALLS = [
     *_lfs_calls("dataset"),
     *_git_calls("model"),
     *_git_calls("dataset"),
+    *ACCESS_REQUEST_CALLS,
     Call(
         "delete",
         "delete_repo",
@@ -195,18 +217,54 @@ NOT_REPO_ROUTES = {
     "list_datasets": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
     "list_spaces": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
     "list_liked_repos": "a listing: test_likes_of_private_repos_are_listed_only_for_those_who_may_read_them",
+    # the caller's own session and tokens, and site administration: walked by tests/api/test_access_matrix.py
+    "create_session": "signs in with a password; no repo",
+    "delete_session": "signs out; no repo",
+    "list_access_tokens": "the caller's own tokens",
+    "create_access_token": "the caller's own tokens",
+    "revoke_access_token": "the caller's own tokens",
+    **dict.fromkeys(
+        [
+            "admin_list_users",
+            "admin_create_user",
+            "admin_get_user",
+            "admin_update_user",
+            "admin_delete_user",
+            "admin_list_user_tokens",
+            "admin_create_user_token",
+            "admin_revoke_any_token",
+            "admin_list_orgs",
+            "admin_create_org",
+            "admin_delete_org",
+            "admin_list_org_members",
+            "admin_set_org_member",
+            "admin_remove_org_member",
+            "admin_list_audit_events",
+        ],
+        "site administration (site admins only)",
+    ),
 }
 
 
 def _app_routes(app: Any) -> set[tuple[str, str]]:
-    """(endpoint name, method) of every route, routers included."""
+    """(endpoint name, method) of every API route, routers included. The website's pages (``hubstead.web``) are
+    classified, and checked the same way, by tests/web/test_web_privacy.py."""
     try:
         from fastapi.routing import iter_route_contexts
     except ImportError:  # FastAPI before routers were included lazily: app.routes is already flat
         routes = list(app.routes)
     else:
         routes = list(iter_route_contexts(app.routes))
-    return {(route.name, method) for route in routes for method in (route.methods or {"WEBSOCKET"})}
+    return {
+        (route.name, method)
+        for route in routes
+        if not _is_web_page(route)
+        for method in (route.methods or {"WEBSOCKET"})
+    }
+
+
+def _is_web_page(route: Any) -> bool:
+    return getattr(getattr(route, "endpoint", None), "__module__", "").startswith("hubstead.web.")
 
 
 def test_every_route_is_classified(app):
@@ -233,6 +291,7 @@ def client(live_server):
 def test_private_repo_is_indistinguishable_from_a_missing_one(client, live_server, hub, user, other_user, call):
     repo_id = "alice/secret"
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
+    gate(client, call, repo_id, user.token)
     outsiders = {"anonymous": None, "other user": other_user.token, "other user's read token": other_user.read_token}
 
     private = {who: _answer(send(client, call, repo_id, token)) for who, token in outsiders.items()}
@@ -253,6 +312,7 @@ def test_private_repo_is_indistinguishable_from_a_missing_one(client, live_serve
 def test_write_without_write_access_is_refused_and_changes_nothing(client, live_server, hub, user, other_user, call):
     repo_id = "alice/public"
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type)
+    gate(client, call, repo_id, user.token)
     before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
     callers = {"anonymous": None, "other user": other_user.token, "owner's read token": user.read_token}
 
@@ -279,6 +339,7 @@ def org_repo(hub, user):
 @pytest.mark.parametrize("call", READS, ids=lambda c: c.id)
 def test_org_member_with_read_role_can_read_a_private_org_repo(client, live_server, hub, user, org_repo, call):
     seed_repo(live_server, user.token, org_repo.repo_id, repo_type=call.repo_type, private=True)
+    gate(client, call, org_repo.repo_id, user.token)
     response = send(client, call, org_repo.repo_id, org_repo.reader)
     assert response.status_code == 200, response.text
 
@@ -287,6 +348,7 @@ def test_org_member_with_read_role_can_read_a_private_org_repo(client, live_serv
 def test_org_member_needs_the_write_role_to_write(client, live_server, hub, user, org_repo, call):
     repo_id = org_repo.repo_id
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
+    gate(client, call, repo_id, user.token)
     before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
 
     refused = send(client, call, repo_id, org_repo.reader)

@@ -12,7 +12,7 @@ from hubstead.storage import BlobStore, InMemoryBlobStore, LocalBlobStore
 
 KEY = "lfs/ab/cd/abcdef"
 DATA = bytes(range(256)) * 4  # 1 KiB, every byte value
-BIG = bytes(range(251)) * (3 * 1024 * 1024 // 251)  # about 3 MiB: spans several read chunks
+BIG = bytes(range(251)) * (9 * 1024 * 1024 // 251)  # about 9 MiB: spans several read chunks
 
 STORES: dict[str, Callable[[Path], BlobStore]] = {
     "local": lambda tmp_path: LocalBlobStore(tmp_path / "blobs"),

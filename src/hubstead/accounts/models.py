@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, Boolean, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from hubstead.db.base import Base, UTCDateTime, str_enum, utcnow
@@ -26,6 +27,7 @@ class OrgRole(enum.StrEnum):
 class TokenRole(enum.StrEnum):
     READ = "read"
     WRITE = "write"
+    FINE_GRAINED = "fineGrained"  # rights listed in Token.fine_grained (see accounts/scopes.py)
 
 
 class Account(Base):
@@ -69,5 +71,23 @@ class Token(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    # fine-grained tokens only: {"global": [...], "scoped": [...], "canReadGatedRepos": bool}, added by 0006
+    fine_grained: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+
+    user: Mapped[Account] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A signed-in browser (see accounts/sessions.py)."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    # sha256 of the cookie's value: a stolen database holds no usable session
+    secret_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
 
     user: Mapped[Account] = relationship(lazy="joined")

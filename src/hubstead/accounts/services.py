@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import hashlib
 import secrets
 import string
+from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
@@ -12,21 +15,50 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from hubstead.accounts import scopes
 from hubstead.accounts.models import Account, AccountType, Membership, OrgRole, Token, TokenRole
 from hubstead.accounts.naming import validate_account_name
 from hubstead.accounts.permissions import ANONYMOUS, Actor
+from hubstead.accounts.scopes import FineGrained
+from hubstead.audit.services import AuditLog
 from hubstead.db.base import utcnow
 from hubstead.errors import (
     AccountAlreadyExistsError,
     AccountNotFoundError,
     AuthenticationError,
     InvalidInputError,
+    TokenNotFoundError,
 )
 
 TOKEN_PREFIX = "hf_"
 TOKEN_ALPHABET = string.ascii_letters + string.digits
 TOKEN_BODY_LENGTH = 34
+MAX_TOKEN_LENGTH = 256  # longer credentials are refused before any lookup
+MAX_TOKEN_NAME = 100
 _hasher = PasswordHasher()
+
+
+MAX_EMAIL = 320
+MAX_FULLNAME = 200
+
+
+@functools.cache
+def _timing_hash() -> str:
+    return _hasher.hash("not anybody's password")
+
+
+def _waste_a_verification(password: str) -> None:
+    with contextlib.suppress(VerificationError):
+        _hasher.verify(_timing_hash(), password)
+
+
+def _check_profile(email: str | None, fullname: str | None) -> None:
+    if email is not None and (
+        len(email) > MAX_EMAIL or email.count("@") != 1 or not email.isprintable() or any(c.isspace() for c in email)
+    ):
+        raise InvalidInputError(f"Invalid email address {email[:100]!r}")
+    if fullname is not None and (len(fullname) > MAX_FULLNAME or not fullname.isprintable()):
+        raise InvalidInputError(f"A full name has at most {MAX_FULLNAME} printable characters")
 
 
 def hash_token(token: str) -> str:
@@ -82,10 +114,12 @@ class AccountService:
         email: str | None = None,
         fullname: str | None = None,
         is_admin: bool = False,
+        by: Actor | None = None,
     ) -> Account:
         validate_account_name(name)
         if password is not None and len(password) < 8:
             raise InvalidInputError("A password needs at least 8 characters")
+        _check_profile(email, fullname)
         user = Account(
             name=name,
             name_key=name.lower(),
@@ -95,11 +129,14 @@ class AccountService:
             password_hash=_hasher.hash(password) if password else None,
             is_admin=is_admin,
         )
-        return self._create_account(user)
+        self._create_account(user)
+        AuditLog(self.session).record("user.create", by, "user", user.name, isAdmin=is_admin or None)
+        return user
 
     def verify_password(self, name: str, password: str) -> Account:
         user = self.find_account(name)
         if user is None or user.password_hash is None or user.disabled:
+            _waste_a_verification(password)  # as long as a real check: no telling which names exist
             raise AuthenticationError("Invalid username or password")
         try:
             _hasher.verify(user.password_hash, password)
@@ -107,40 +144,160 @@ class AccountService:
             raise AuthenticationError("Invalid username or password") from None
         return user
 
-    def create_org(self, name: str, *, fullname: str | None = None) -> Account:
+    def create_org(self, name: str, *, fullname: str | None = None, by: Actor | None = None) -> Account:
         validate_account_name(name)
+        _check_profile(None, fullname)
         org = Account(name=name, name_key=name.lower(), type=AccountType.ORG, fullname=fullname or name)
-        return self._create_account(org)
+        self._create_account(org)
+        AuditLog(self.session).record("org.create", by, "org", org.name)
+        return org
 
-    def set_membership(self, org: Account, user: Account, role: OrgRole) -> Membership:
+    def set_membership(self, org: Account, user: Account, role: OrgRole, *, by: Actor | None = None) -> Membership:
+        if org.type != AccountType.ORG or user.type != AccountType.USER:
+            raise InvalidInputError("Only users can be members, and only of organizations")
         membership = self.session.scalar(
             select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
         )
+        previous = membership.role.value if membership is not None else None
         if membership is None:
             membership = Membership(org_id=org.id, user_id=user.id, role=role)
             self.session.add(membership)
         else:
             membership.role = role
         self.session.flush()
+        if previous != role.value:
+            AuditLog(self.session).record(
+                "org.member.set", by, "org", org.name, user=user.name, role=role.value, previous=previous
+            )
         return membership
+
+    def remove_membership(self, org: Account, user: Account, *, by: Actor | None = None) -> None:
+        membership = self.session.scalar(
+            select(Membership).where(Membership.org_id == org.id, Membership.user_id == user.id)
+        )
+        if membership is None:
+            raise AccountNotFoundError(f"{user.name} is not a member of {org.name}")
+        role = membership.role.value
+        self.session.delete(membership)
+        self.session.flush()
+        AuditLog(self.session).record("org.member.remove", by, "org", org.name, user=user.name, role=role)
+
+    def list_members(self, org: Account) -> list[Membership]:
+        query = select(Membership).where(Membership.org_id == org.id).order_by(Membership.id)
+        return list(self.session.scalars(query))
+
+    def list_accounts(self, account_type: AccountType, *, after: str | None = None, limit: int = 100) -> list[Account]:
+        """Accounts of one type by name (case-insensitive), from after the name ``after``."""
+        query = select(Account).where(Account.type == account_type).order_by(Account.name_key).limit(limit)
+        if after:
+            query = query.where(Account.name_key > after.lower())
+        return list(self.session.scalars(query))
+
+    def update_user(
+        self, user: Account, *, disabled: bool | None = None, is_admin: bool | None = None, by: Actor | None = None
+    ) -> Account:
+        """Disable (every token and session stops working at once) or enable a user; make or unmake an admin."""
+        if user.type != AccountType.USER:
+            raise AccountNotFoundError(f"No user named {user.name}")
+        changes: dict[str, bool] = {}
+        if disabled is not None and disabled != user.disabled:
+            user.disabled = changes["disabled"] = disabled
+        if is_admin is not None and is_admin != user.is_admin:
+            user.is_admin = changes["isAdmin"] = is_admin
+        if changes:
+            self.session.flush()
+            AuditLog(self.session).record(
+                "user.update", by, "user", user.name, disabled=changes.get("disabled"), isAdmin=changes.get("isAdmin")
+            )
+        return user
+
+    def delete_account(self, account: Account, *, by: Actor | None = None) -> None:
+        """Delete a user or an organisation with its tokens, sessions and memberships. Whoever calls this
+        deals with the repos it owns first (they would go with it)."""
+        action = "user.delete" if account.type == AccountType.USER else "org.delete"
+        AuditLog(self.session).record(action, by, account.type.value, account.name)
+        self.session.delete(account)
+        self.session.flush()
 
     def list_memberships(self, user: Account) -> list[Membership]:
         return list(self.session.scalars(select(Membership).where(Membership.user_id == user.id)))
 
     # --- tokens -------------------------------------------------------------------------------
 
-    def create_token(self, user: Account, name: str, role: TokenRole) -> tuple[Token, str]:
-        """Create a token; returns the row and the clear token, which is never shown again."""
+    def create_token(
+        self,
+        user: Account,
+        name: str,
+        role: TokenRole,
+        fine_grained: Any = None,
+        *,
+        by: Actor | None = None,
+    ) -> tuple[Token, str]:
+        """Create a token; returns the row and the clear token, which is never shown again.
+
+        ``fine_grained`` (the whoami-v2 shape, see scopes.py) is required for, and only for, fineGrained tokens.
+        ``by`` is who asked, for the audit log (None: the admin CLI)."""
+        if user.type != AccountType.USER or user.disabled:
+            raise InvalidInputError(f"{user.name} cannot hold tokens")
+        name = name.strip()
+        if not name or len(name) > MAX_TOKEN_NAME or not name.isprintable():
+            raise InvalidInputError(f"A token name needs 1 to {MAX_TOKEN_NAME} printable characters")
+        rights = self._fine_grained_rights(user, fine_grained) if role == TokenRole.FINE_GRAINED else None
+        if role != TokenRole.FINE_GRAINED and fine_grained is not None:
+            raise InvalidInputError("fineGrained permissions need the role 'fineGrained'")
         clear = TOKEN_PREFIX + "".join(secrets.choice(TOKEN_ALPHABET) for _ in range(TOKEN_BODY_LENGTH))
-        token = Token(user_id=user.id, name=name, role=role, token_hash=hash_token(clear))
+        token = Token(user_id=user.id, name=name, role=role, token_hash=hash_token(clear), fine_grained=rights)
         self.session.add(token)
         self.session.flush()
+        AuditLog(self.session).record(
+            "token.create", by, "token", str(token.id), owner=user.name, name=name, role=role.value
+        )
         return token, clear
+
+    def _fine_grained_rights(self, user: Account, data: Any) -> dict[str, Any]:
+        """Validated rights of a new fine-grained token: a user scope is the owner's own; an org scope one of
+        the owner's organisations (any, for a site admin). Repo scopes are not checked for existence: that
+        would tell whether a private repo exists."""
+        global_permissions, requests, gated = scopes.parse_request(data if data is not None else {})
+        memberships = {m.org.name.lower(): m.org for m in self.list_memberships(user)}
+        scoped: list[dict[str, Any]] = []
+        for request in requests:
+            entity: dict[str, Any] = {"type": request.entity_type, "name": request.name}
+            if request.entity_type == "user":
+                if request.name.lower() != user.name.lower():
+                    raise InvalidInputError(f"A token of {user.name} cannot be scoped to another user")
+                entity |= {"name": user.name, "_id": f"{user.id:024x}"}
+            elif request.entity_type == "org":
+                org = memberships.get(request.name.lower())
+                if org is None and user.is_admin:
+                    found = self.find_account(request.name)
+                    org = found if found is not None and found.type == AccountType.ORG else None
+                if org is None:
+                    raise InvalidInputError(f"{user.name} is not a member of an organization named {request.name}")
+                entity |= {"name": org.name, "_id": f"{org.id:024x}"}
+            scoped.append({"entity": entity, "permissions": request.permissions})
+        return {"global": global_permissions, "scoped": scoped, "canReadGatedRepos": gated}
+
+    def list_tokens(self, user: Account) -> list[Token]:
+        """The user's tokens that still work, newest first."""
+        query = select(Token).where(Token.user_id == user.id, Token.revoked_at.is_(None))
+        return list(self.session.scalars(query.order_by(Token.created_at.desc(), Token.id.desc())))
+
+    def revoke_token(self, user: Account, token_id: int, *, by: Actor | None = None) -> None:
+        """Revoke one of ``user``'s own tokens; another user's token is as good as missing."""
+        token = self.session.get(Token, token_id)
+        if token is None or token.user_id != user.id or token.revoked_at is not None:
+            raise TokenNotFoundError(f"No token {token_id}")
+        token.revoked_at = utcnow()
+        self.session.flush()
+        AuditLog(self.session).record("token.revoke", by, "token", str(token.id), owner=user.name, name=token.name)
 
     def actor_for_token(self, clear: str | None) -> Actor:
         """The Actor a bearer token stands for; ``None`` is anonymous; a bad token is refused."""
         if not clear:
             return ANONYMOUS
+        if len(clear) > MAX_TOKEN_LENGTH or not (clear.isascii() and clear.isprintable()):
+            raise AuthenticationError("Invalid credentials in Authorization header")
         token = self.session.scalar(select(Token).where(Token.token_hash == hash_token(clear)))
         if token is None or token.revoked_at is not None or token.user.disabled:
             raise AuthenticationError("Invalid credentials in Authorization header")
@@ -152,4 +309,7 @@ class AccountService:
 
     def actor_for_account(self, account: Account, token: Token | None = None) -> Actor:
         roles = {m.org.name.lower(): m.role for m in self.list_memberships(account)}
-        return Actor(account=account, token=token, org_roles=roles)
+        fine_grained = None
+        if token is not None and token.role == TokenRole.FINE_GRAINED:
+            fine_grained = FineGrained.from_stored(token.fine_grained)
+        return Actor(account=account, token=token, org_roles=roles, scopes=fine_grained)

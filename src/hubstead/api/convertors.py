@@ -30,6 +30,19 @@ class RepoPrefixConvertor(Convertor[RepoType]):
         return f"{value.value}s"
 
 
+class NamespaceConvertor(Convertor[str]):
+    """A path segment other than ``api``: lets download routes be matched first without taking ``/api/`` URLs."""
+
+    regex = "(?!api/)[^/]+"
+
+    def convert(self, value: str) -> str:
+        return value
+
+    def to_string(self, value: str) -> str:
+        return value
+
+
 def register() -> None:
     register_url_convertor("repotypes", RepoTypesConvertor())
     register_url_convertor("repoprefix", RepoPrefixConvertor())
+    register_url_convertor("namespace", NamespaceConvertor())

@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Annotated
 
 from anyio import CancelScope
@@ -15,6 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from hubstead.accounts.permissions import ANONYMOUS, Actor
 from hubstead.accounts.services import AccountService
+from hubstead.accounts.sessions import SessionService
 from hubstead.db.base import utcnow
 from hubstead.errors import AuthenticationError
 from hubstead.hub import Hub
@@ -24,6 +25,9 @@ from hubstead.repos.lfs import LfsService
 from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
+
+SESSION_COOKIE = "hubstead_session"  # the website's sign-in cookie (the same name as in web/context.py)
+SAFE_METHODS = frozenset({"GET", "HEAD"})
 
 
 async def get_hub(request: Request) -> Hub:
@@ -54,7 +58,17 @@ async def _end_session(session: Session, *, commit: bool) -> None:
     if not (session.in_transaction() or session.new or session.dirty or session.deleted):
         session.close()  # nothing was read or written: no connection to give back
         return
-    await run_in_threadpool(_finish, session, commit)
+    if _database_transaction_open(session) or session.new or session.dirty or session.deleted:
+        await run_in_threadpool(_finish, session, commit)
+    else:
+        _finish(session, commit)  # only read, on SQLite: ending it is bookkeeping, no I/O
+
+
+def _database_transaction_open(session: Session) -> bool:
+    """Whether the connection holds a transaction in the database itself: SQLite (through Python's sqlite3)
+    opens one only to write; other databases open one to read as well."""
+    dbapi_connection = session.connection().connection.dbapi_connection
+    return bool(getattr(dbapi_connection, "in_transaction", True))
 
 
 def _finish(session: Session, commit: bool) -> None:
@@ -90,11 +104,29 @@ def bearer_token(request: Request) -> str | None:
     raise AuthenticationError("Invalid credentials in Authorization header")
 
 
+def client_ip(request: Request) -> str | None:
+    return request.client.host if request.client else None
+
+
 async def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The caller: from a token (Bearer, or Basic with the token as password), else, on GET and HEAD only,
+    from the website's session cookie (so that its pages may link to private files; a cookie never
+    authorises a change, which keeps cross-site forms harmless), else anonymous."""
     token = bearer_token(request)
-    if token is None:
+    if token is not None:
+        actor = await run_in_threadpool(AccountService(session).actor_for_token, token)
+    elif request.method in SAFE_METHODS and SESSION_COOKIE in request.headers.get("cookie", ""):
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not secret:
+            return ANONYMOUS
+        actor = await run_in_threadpool(SessionService(session).actor_for_session, secret)
+    else:
         return ANONYMOUS  # most downloads: no database work, no trip through the thread pool
-    return await run_in_threadpool(AccountService(session).actor_for_token, token)
+    if actor.account is None:
+        return actor
+    if actor.is_admin:
+        request.state.rate_limit_exempt = True  # read by the rate limiter (api/ratelimit.py)
+    return replace(actor, ip=client_ip(request))
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

@@ -27,6 +27,7 @@ STATUS: dict[type[errors.HubsteadError], int] = {
     errors.UnprocessableError: 422,
     errors.RangeNotSatisfiableError: 416,
     errors.PayloadTooLargeError: 413,
+    errors.RateLimitedError: 429,
 }
 
 
@@ -42,6 +43,17 @@ def header_safe(message: str) -> str:
     the connection instead of answering)."""
     line = " ".join(message.split())
     return "".join(c if " " <= c <= "~" else "?" for c in line)[:1000]
+
+
+def rate_limit_headers(policy: str, limit: int, window: int, remaining: int, reset: int) -> dict[str, str]:
+    """The IETF draft's RateLimit and RateLimit-Policy fields, which huggingface_hub reads on a 429."""
+    return {"RateLimit": f'"{policy}";r={remaining};t={reset}', "RateLimit-Policy": f'"{policy}";q={limit};w={window}'}
+
+
+def base_url_of(request: Request) -> str:
+    hub = getattr(request.app.state, "hub", None)
+    public_url = hub.settings.public_url if hub is not None else None
+    return (public_url or str(request.base_url)).rstrip("/")
 
 
 def error_response(
@@ -67,7 +79,13 @@ async def handle_hubstead_error(request: Request, exc: Exception) -> Response:
         headers["WWW-Authenticate"] = CHALLENGE  # git and git-lfs send credentials only when asked
     if isinstance(exc, errors.RepoAlreadyExistsError) and "url" in exc.extra:
         extra["url"] = exc.extra["url"]
-    return error_response(status, exc.message, exc.code, headers, **extra)
+    message = exc.message
+    if isinstance(exc, errors.GatedRepoError):
+        message = exc.message_for(base_url_of(request))  # where to ask for access, on this hub
+    if isinstance(exc, errors.RateLimitedError):
+        headers |= rate_limit_headers(exc.policy, exc.limit, exc.window, 0, exc.retry_after)
+        headers["Retry-After"] = str(exc.retry_after)
+    return error_response(status, message, exc.code, headers, **extra)
 
 
 async def handle_http_exception(request: Request, exc: Exception) -> Response:

@@ -36,6 +36,11 @@ class TreeEntry:
     size: int = 0
     mode: int = FileMode.BLOB
 
+    @property
+    def walk_key(self) -> str:
+        """Where the entry stands in ``iter_tree``'s order (for ``start_at``): its path, a folder's with a "/"."""
+        return f"{self.path}/" if self.type == "directory" else self.path
+
 
 @dataclass(frozen=True)
 class CommitMeta:
@@ -46,6 +51,37 @@ class CommitMeta:
     author_email: str
     date: datetime
     parents: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class DiffLine:
+    kind: str  # "+" added, "-" removed, " " context
+    old_number: int | None
+    new_number: int | None
+    text: str
+
+
+@dataclass(frozen=True)
+class DiffHunk:
+    header: str
+    lines: tuple[DiffLine, ...]
+
+
+@dataclass(frozen=True)
+class FileDiff:
+    """One file changed by a commit. ``hunks`` is empty for binary files and for diffs cut for size."""
+
+    path: str
+    old_path: str | None  # set when renamed
+    status: str  # "added" | "deleted" | "modified" | "renamed"
+    additions: int
+    deletions: int
+    binary: bool
+    hunks: tuple[DiffHunk, ...] = ()
+    truncated: bool = False
+
+
+DIFF_STATUS = {"A": "added", "D": "deleted", "M": "modified", "R": "renamed", "T": "modified"}
 
 
 @dataclass
@@ -231,8 +267,8 @@ class GitRepo:
         self, sha: str, path: str = "", recursive: bool = False, start_at: str | None = None
     ) -> Iterator[TreeEntry]:
         """Entries under ``path`` in git's tree order; with ``recursive``, each folder before its contents.
-        ``start_at`` (a page cursor) is the full path of the entry to resume at: the entries before it are
-        passed over by name, without reading them or the folders they hold."""
+        ``start_at`` (a page cursor) is the ``walk_key`` of the entry to resume at, or of where it was: the
+        entries before it are passed over by name, without reading them or the folders they hold."""
         tree = self._tree_at(sha, path)
         yield from self._walk(tree, path, recursive, start_at)
 
@@ -243,12 +279,13 @@ class GitRepo:
             name = obj.name or ""
             full = f"{prefix}/{name}" if prefix else name
             if start_at is not None:
-                if recursive and obj.type == ObjectType.TREE and start_at.startswith(f"{full}/"):
-                    # resume inside this folder: an earlier page listed the folder itself
-                    yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True, start_at)
-                    start_at = None
-                    continue
-                if full != start_at:
+                # git orders a tree's entries by name, a folder's name with a "/" after it: so do these keys
+                key = f"{full}/" if obj.type == ObjectType.TREE else full
+                if key < start_at:
+                    if recursive and key[-1] == "/" and start_at.startswith(key):
+                        # resume inside this folder: an earlier page listed the folder itself
+                        yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True, start_at)
+                        start_at = None
                     continue
                 start_at = None
             entry = self._entry(full, obj)
@@ -339,6 +376,41 @@ class GitRepo:
             out.append(_meta(commit))
         return out
 
+    def diff_commit(self, sha: str, max_lines: int = 20_000) -> list[FileDiff]:
+        """What ``sha`` changed against its first parent (everything, for a root commit). Past ``max_lines``
+        lines in all, the remaining files keep their counts but lose their hunks."""
+        commit = self._repo[sha].peel(pygit2.Commit)
+        if commit.parents:
+            diff = commit.parents[0].tree.diff_to_tree(commit.tree)
+        else:
+            diff = commit.tree.diff_to_tree(swap=True)
+        diff.find_similar()
+        out: list[FileDiff] = []
+        budget = max_lines
+        for patch in diff:
+            if patch is None:
+                continue
+            delta = patch.delta
+            _, additions, deletions = patch.line_stats
+            status = DIFF_STATUS.get(delta.status_char(), "modified")
+            binary = bool(delta.is_binary)
+            keep = not binary and additions + deletions <= budget
+            hunks = tuple(_hunk(h) for h in patch.hunks) if keep else ()
+            budget -= additions + deletions if keep else 0
+            out.append(
+                FileDiff(
+                    path=delta.new_file.path if status != "deleted" else delta.old_file.path,
+                    old_path=delta.old_file.path if status == "renamed" else None,
+                    status=status,
+                    additions=additions,
+                    deletions=deletions,
+                    binary=binary,
+                    hunks=hunks,
+                    truncated=not binary and not keep,
+                )
+            )
+        return out
+
     def count_commits(self, sha: str) -> int:
         return sum(1 for _ in self._repo.walk(pygit2.Oid(hex=sha)))
 
@@ -385,6 +457,20 @@ class _IndexPaths:
 def _folders_of(path: str) -> list[str]:
     parts = path.split("/")
     return ["/".join(parts[:i]) for i in range(1, len(parts))]
+
+
+def _hunk(hunk: pygit2.DiffHunk) -> DiffHunk:
+    lines = tuple(
+        DiffLine(
+            kind=line.origin if line.origin in "+- " else " ",
+            old_number=line.old_lineno if line.old_lineno >= 0 else None,
+            new_number=line.new_lineno if line.new_lineno >= 0 else None,
+            text=line.content.rstrip("\n"),
+        )
+        for line in hunk.lines
+        if line.origin in "+- "
+    )
+    return DiffHunk(header=hunk.header.strip(), lines=lines)
 
 
 def _entry_oid(tree: pygit2.Tree, path: str) -> str | None:

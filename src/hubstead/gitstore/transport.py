@@ -11,17 +11,20 @@ import enum
 import os
 import re
 import subprocess
-from collections.abc import AsyncIterable, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterable, AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import IO
 
 import anyio
-from anyio.abc import ByteReceiveStream, ByteSendStream
+import anyio.to_thread
 
 from hubstead.gitstore.hooks import install_hooks
 from hubstead.gitstore.store import GitStore
 
 MAX_STDERR = 64 * 1024
+CHUNK = 64 * 1024
 _PROTOCOL = re.compile(r"^[A-Za-z0-9=:._-]{1,256}$")
 
 
@@ -108,34 +111,71 @@ async def run_service(
     """Run ``argv`` with ``body`` streamed to its stdin and its stdout streamed to ``write``.
 
     If the caller is cancelled, git is killed; a push killed this way moves no ref (git's own atomicity)."""
+    # subprocess.Popen, not the event loop's subprocess support: uvloop forks and then runs Python's at-fork
+    # handlers in the child, which can deadlock on a lock another thread held at fork time
+    stdin = subprocess.PIPE if body is not None else subprocess.DEVNULL
+    process = await anyio.to_thread.run_sync(partial(_spawn, list(argv), stdin, dict(env)))
+    pipes = [pipe for pipe in (process.stdin, process.stdout, process.stderr) if pipe is not None]
+    for pipe in pipes:
+        os.set_blocking(pipe.fileno(), False)
     stderr = bytearray()
     wrote = False
-    stdin = subprocess.PIPE if body is not None else subprocess.DEVNULL
-    async with await anyio.open_process(list(argv), stdin=stdin, stdout=subprocess.PIPE, env=dict(env)) as process:
+    try:
         assert process.stdout is not None
         assert process.stderr is not None
         async with anyio.create_task_group() as tasks:
             if body is not None:
                 assert process.stdin is not None
                 tasks.start_soon(_feed, process.stdin, body)
-            tasks.start_soon(_collect, process.stderr, stderr)
-            async for chunk in process.stdout:
+            tasks.start_soon(_collect, process.stderr.fileno(), stderr)
+            async for chunk in _chunks(process.stdout.fileno()):
                 wrote = True
                 await write(chunk)
-        returncode = await process.wait()
+        returncode = await anyio.to_thread.run_sync(process.wait)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            with anyio.CancelScope(shield=True):
+                await anyio.to_thread.run_sync(process.wait)
+        for pipe in pipes:
+            pipe.close()
     return ServiceResult(returncode=returncode, stderr=bytes(stderr), wrote=wrote)
 
 
-async def _feed(stdin: ByteSendStream, body: AsyncIterable[bytes]) -> None:
-    async with stdin:  # closing git's stdin tells it the request is complete
+def _spawn(argv: list[str], stdin: int, env: dict[str, str]) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(argv, stdin=stdin, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env)
+
+
+async def _chunks(fd: int) -> AsyncIterator[bytes]:
+    """What a non-blocking pipe delivers, until its end."""
+    while True:
         try:
-            async for chunk in body:
-                await stdin.send(chunk)
-        except (anyio.BrokenResourceError, anyio.ClosedResourceError):
-            pass  # git stopped reading: it has answered or failed, and its output says which
+            data = os.read(fd, CHUNK)
+        except BlockingIOError:
+            await anyio.wait_readable(fd)
+            continue
+        if not data:
+            return
+        yield data
 
 
-async def _collect(stream: ByteReceiveStream, into: bytearray) -> None:
-    async for chunk in stream:
+async def _feed(stdin: IO[bytes], body: AsyncIterable[bytes]) -> None:
+    fd = stdin.fileno()
+    try:
+        async for chunk in body:
+            view = memoryview(chunk)
+            while view:
+                try:
+                    view = view[os.write(fd, view) :]
+                except BlockingIOError:
+                    await anyio.wait_writable(fd)
+    except BrokenPipeError:
+        pass  # git stopped reading: it has answered or failed, and its output says which
+    finally:
+        stdin.close()  # closing git's stdin tells it the request is complete
+
+
+async def _collect(fd: int, into: bytearray) -> None:
+    async for chunk in _chunks(fd):
         into += chunk
         del into[:-MAX_STDERR]

@@ -12,8 +12,8 @@ from hubstead.errors import (
     RefAlreadyExistsError,
     RevisionNotFoundError,
 )
-from hubstead.gitstore import CommitMeta, GitRepo, RefSet, TreeEntry
-from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, blob_key, parse_pointer
+from hubstead.gitstore import CommitMeta, FileDiff, GitRepo, RefSet, TreeEntry
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, LfsPointer, blob_key, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.naming import validate_path_in_repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
@@ -50,7 +50,7 @@ class ResolvedFile:
 @dataclass(frozen=True)
 class TreePage:
     entries: list[RepoEntry]
-    next_cursor: str | None  # the path of the next page's first entry
+    next_cursor: str | None  # where the next page starts (its first entry's ``walk_key``)
 
 
 class FileService:
@@ -65,7 +65,7 @@ class FileService:
         return git, git.resolve(revision)
 
     def describe(self, git: GitRepo, entry: TreeEntry) -> RepoEntry:
-        if entry.type == "file" and entry.size <= MAX_POINTER_SIZE:
+        if entry.type == "file" and MIN_POINTER_SIZE <= entry.size <= MAX_POINTER_SIZE:
             pointer = parse_pointer(git.read_blob(entry.oid))
             if pointer is not None:
                 return RepoEntry(entry, pointer, entry.size)
@@ -96,7 +96,7 @@ class FileService:
         page: list[RepoEntry] = []
         for entry in git.iter_tree(sha, path, recursive, start_at=cursor or None):
             if len(page) == limit:
-                return git, sha, TreePage(page, entry.path)
+                return git, sha, TreePage(page, entry.walk_key)
             page.append(self.describe(git, entry))
         return git, sha, TreePage(page, None)
 
@@ -123,6 +123,11 @@ class FileService:
     def list_commits(self, repo: Repo, revision: str, skip: int, limit: int) -> tuple[list[CommitMeta], int]:
         git, sha = self.resolve(repo, revision)
         return git.log(sha, skip, limit), git.count_commits(sha)
+
+    def get_commit(self, repo: Repo, revision: str) -> tuple[CommitMeta, list[FileDiff]]:
+        """One commit and what it changed (LFS files show their pointers' change)."""
+        git, sha = self.resolve(repo, revision)
+        return git.commit_meta(sha), git.diff_commit(sha)
 
     def create_branch(self, repo: Repo, branch: str, starting_point: str | None) -> str:
         git = self.repos.open_git(repo)

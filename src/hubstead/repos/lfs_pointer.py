@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 SPEC = "https://git-lfs.github.com/spec/v1"
 MAX_POINTER_SIZE = 1024
+MIN_POINTER_SIZE = len(f"version {SPEC}\noid sha256:{'0' * 64}\nsize 0\n")  # smaller files are content
 _POINTER = re.compile(
     rb"^version https://git-lfs\.github\.com/spec/v1\n(?:[a-z0-9.-]+ [^\n]*\n)*?oid sha256:([0-9a-f]{64})\n"
     rb"(?:[a-z0-9.-]+ [^\n]*\n)*?size (\d+)\n"

@@ -117,3 +117,29 @@ class RepoDownloadDay(Base):
     repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
     day: Mapped[date] = mapped_column(Date, primary_key=True, index=True)
     count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class AccessRequestStatus(enum.StrEnum):
+    PENDING = "pending"
+    ACCEPTED = "accepted"
+    REJECTED = "rejected"
+
+
+class AccessRequest(Base):
+    """A user's request to download the files of a gated repo, and the decision on it (see repos/gating.py)."""
+
+    __tablename__ = "access_requests"
+    __table_args__ = (
+        UniqueConstraint("repo_id", "user_id"),
+        Index("ix_access_requests_repo_status", "repo_id", "status", "id"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"))
+    user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
+    status: Mapped[AccessRequestStatus] = mapped_column(str_enum(AccessRequestStatus))
+    fields: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # what the gate form asked
+    rejection_reason: Mapped[str | None] = mapped_column(String(200), nullable=True)
+    decided_by: Mapped[str | None] = mapped_column(String(96), nullable=True)  # who accepted or rejected it
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -15,7 +15,7 @@ from sqlalchemy import ColumnElement, and_, exists, false, or_, select, text, tr
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.models import Account
-from hubstead.accounts.permissions import Actor
+from hubstead.accounts.permissions import Actor, private_reach
 from hubstead.errors import InvalidInputError
 from hubstead.repos.models import Repo, RepoTag, RepoType
 
@@ -131,13 +131,18 @@ class SearchService:
 
     @staticmethod
     def _visible(actor: Actor) -> ColumnElement[bool]:
-        if actor.is_admin:
+        reach = private_reach(actor)
+        if reach.everything:
             return true()
-        if actor.account is None:
-            return Repo.private.is_(false())
-        names = [actor.account.name.lower(), *actor.org_roles]
-        owners = select(Account.id).where(Account.name_key.in_(names))
-        return or_(Repo.private.is_(false()), Repo.owner_id.in_(owners))
+        visible: list[ColumnElement[bool]] = [Repo.private.is_(false())]
+        if reach.namespaces:
+            owners = select(Account.id).where(Account.name_key.in_(sorted(reach.namespaces)))
+            visible.append(Repo.owner_id.in_(owners))
+        for repo_type in RepoType:  # a fine-grained token's single-repo scopes
+            ids = sorted(repo_id for kind, repo_id in reach.repos if kind == repo_type.value)
+            if ids:
+                visible.append(and_(Repo.type == repo_type, Repo.id_key.in_(ids)))
+        return or_(*visible)
 
     def _filters(self, query: RepoQuery) -> list[ColumnElement[bool]]:
         clauses: list[ColumnElement[bool]] = []

@@ -10,12 +10,15 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.models import Account, AccountType
-from hubstead.accounts.permissions import Actor, namespace_access, repo_access
+from hubstead.accounts.permissions import Access, Actor, namespace_access, repo_access
 from hubstead.accounts.services import AccountService
+from hubstead.audit.services import AuditLog
 from hubstead.db.base import utcnow
 from hubstead.errors import (
     AuthenticationError,
     BlobNotFoundError,
+    GatedRepoAuthRequiredError,
+    GatedRepoError,
     InvalidInputError,
     PermissionDeniedError,
     RepoAlreadyExistsError,
@@ -25,7 +28,7 @@ from hubstead.gitstore import Change, GitRepo, GitStore, TreeEntry
 from hubstead.repos.cards import parse_card_data
 from hubstead.repos.indexing import derive_facts, parse_config, safetensors_parameters
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
-from hubstead.repos.models import Repo, RepoLfsObject, RepoTag, RepoType
+from hubstead.repos.models import AccessRequest, AccessRequestStatus, Repo, RepoLfsObject, RepoTag, RepoType
 from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
 from hubstead.repos.search import SearchService
 from hubstead.storage import BlobStore
@@ -131,7 +134,7 @@ class RepoService:
     def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
         """The repo if ``actor`` may read it; otherwise RepoNotFoundError, exactly as if it did not exist."""
         repo = self.find_repo(repo_type, repo_id)
-        if repo is None or not repo_access(actor, repo.namespace, repo.private).read:
+        if repo is None or not access_to(actor, repo).read:
             raise RepoNotFoundError()
         return repo
 
@@ -140,11 +143,48 @@ class RepoService:
         self._require_write(actor, repo)
         return repo
 
+    def get_repo_for_contribution(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+        """The repo if ``actor`` may at least contribute: create branches, commit to other branches than the
+        default one, upload LFS objects for such commits."""
+        repo = self.get_repo(repo_type, repo_id, actor)
+        if not access_to(actor, repo).contribute:
+            self._require_write(actor, repo)  # raises with the message of a refused write
+        return repo
+
+    def get_repo_for_commit(self, repo_type: RepoType, repo_id: str, actor: Actor, branch: str) -> Repo:
+        """The repo if ``actor`` may commit to ``branch``: the default branch needs write access, another
+        branch contributor access."""
+        if branch.removeprefix("refs/heads/") == DEFAULT_BRANCH:
+            return self.get_repo_for_write(repo_type, repo_id, actor)
+        return self.get_repo_for_contribution(repo_type, repo_id, actor)
+
+    def get_repo_for_download(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+        """The repo if ``actor`` may read its files: for a gated repo, owners, members and site admins, or a
+        user whose access request was accepted (through a fine-grained token only if it may read gated repos).
+        Metadata (info, tree, refs, commits) stays readable through ``get_repo``."""
+        repo = self.get_repo(repo_type, repo_id, actor)
+        if repo.gated is None:
+            return repo
+        if access_to(actor, repo).member:
+            return repo
+        if actor.account is None:
+            raise GatedRepoAuthRequiredError(repo.type.value, repo.repo_id)
+        token_may = actor.scopes is None or actor.scopes.can_read_gated_repos
+        if not (token_may and self._access_granted(repo, actor.account)):
+            raise GatedRepoError(repo.type.value, repo.repo_id, f"/{repo.type.url_prefix}{repo.repo_id}")
+        return repo
+
+    def _access_granted(self, repo: Repo, user: Account) -> bool:
+        status = self.session.scalar(
+            select(AccessRequest.status).where(AccessRequest.repo_id == repo.id, AccessRequest.user_id == user.id)
+        )
+        return status == AccessRequestStatus.ACCEPTED
+
     @staticmethod
     def _require_write(actor: Actor, repo: Repo) -> None:
         if actor.is_anonymous:
             raise AuthenticationError("You must be authenticated to write to a repository")
-        if not repo_access(actor, repo.namespace, repo.private).write:
+        if not access_to(actor, repo).write:
             raise PermissionDeniedError(
                 f"You don't have write access to {repo.type.value} {repo.repo_id}"
                 + (" (read-only token)" if not actor.may_write_at_all else "")
@@ -209,6 +249,7 @@ class RepoService:
         repo = self.get_repo(repo_type, repo_id, actor)
         self._require_admin(actor, repo)
         key = ref_of(repo).storage_key
+        AuditLog(self.session).record("repo.delete", actor, repo.type.value, repo.repo_id, private=repo.private)
         self.session.execute(delete(RepoLfsObject).where(RepoLfsObject.repo_id == repo.id))
         self.session.delete(repo)
         self.session.flush()
@@ -229,8 +270,10 @@ class RepoService:
         if existing is not None and existing.id != repo.id:
             raise RepoAlreadyExistsError(f"A {repo_type.value} repository called {to_id} already exists")
         old_key = ref_of(repo).storage_key
+        from_id = repo.repo_id
         repo.namespace, repo.name, repo.id_key, repo.owner_id = owner.name, name, to_id.lower(), owner.id
         self.session.flush()
+        AuditLog(self.session).record("repo.move", actor, repo.type.value, from_id, to=repo.repo_id)
         new_key = ref_of(repo).storage_key
         if new_key != old_key:
             self.git.move(old_key, new_key)
@@ -239,15 +282,20 @@ class RepoService:
     def update_settings(self, actor: Actor, repo_type: RepoType, repo_id: str, settings: RepoSettings) -> Repo:
         repo = self.get_repo(repo_type, repo_id, actor)
         self._require_admin(actor, repo)
-        if settings.private is not None:
+        audit = AuditLog(self.session)
+        if settings.private is not None and settings.private != repo.private:
             repo.private = settings.private
+            audit.record("repo.visibility", actor, repo.type.value, repo.repo_id, private=repo.private)
         if settings.gated is not None:
             if settings.gated is False or settings.gated == "false":
-                repo.gated = None
+                gated = None
             elif settings.gated in GATED_VALUES:
-                repo.gated = str(settings.gated)
+                gated = str(settings.gated)
             else:
                 raise InvalidInputError("gated must be 'auto', 'manual' or false")
+            if gated != repo.gated:
+                repo.gated = gated
+                audit.record("repo.gated", actor, repo.type.value, repo.repo_id, gated=gated or False)
         if settings.protect_main is not None:
             repo.protect_main = settings.protect_main
         self.session.flush()
@@ -308,6 +356,11 @@ class RepoService:
     def owner_type(self, repo: Repo) -> AccountType:
         owner = self.session.get(Account, repo.owner_id)
         return owner.type if owner else AccountType.USER
+
+
+def access_to(actor: Actor, repo: Repo) -> Access:
+    """What ``actor`` may do with ``repo`` (see accounts/permissions.py)."""
+    return repo_access(actor, repo.namespace, repo.private, repo.type.value, repo.name)
 
 
 def ref_of(repo: Repo) -> RepoRef:

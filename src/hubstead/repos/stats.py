@@ -163,6 +163,9 @@ class StatsService:
         self.session.flush()
         self._recount_likes(repo)
 
+    def has_liked(self, user: Account, repo: Repo) -> bool:
+        return self.session.get(RepoLike, (user.id, repo.id)) is not None
+
     def unlike(self, user: Account, repo: Repo) -> None:
         self.session.execute(delete(RepoLike).where(RepoLike.user_id == user.id, RepoLike.repo_id == repo.id))
         self.session.flush()

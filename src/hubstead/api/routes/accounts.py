@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from hubstead.accounts.services import AccountService
 from hubstead.api.deps import ActorDep, SessionDep
-from hubstead.api.payloads import iso
+from hubstead.api.routes.tokens import token_info
 from hubstead.errors import AuthenticationError
 
 router = APIRouter()
@@ -43,12 +43,5 @@ def get_whoami(actor: ActorDep, session: SessionDep) -> dict[str, Any]:
         "orgs": orgs,
     }
     if actor.token is not None:
-        out["auth"] = {
-            "type": "access_token",
-            "accessToken": {
-                "displayName": actor.token.name,
-                "role": actor.token.role.value,
-                "createdAt": iso(actor.token.created_at),
-            },
-        }
+        out["auth"] = {"type": "access_token", "accessToken": token_info(actor.token)}
     return out

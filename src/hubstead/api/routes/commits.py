@@ -31,7 +31,7 @@ def preupload_files(
     commits: CommitServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
-    repo = repos.get_repo_for_write(repo_type, f"{namespace}/{name}", actor)
+    repo = repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor)
     return {"files": commits.preupload(repo, decode_param(revision), body)}
 
 
@@ -48,7 +48,7 @@ def create_commit(
     base_url: BaseUrlDep,
     create_pr: str | None = None,
 ) -> dict[str, Any]:
-    repo = repos.get_repo_for_write(repo_type, f"{namespace}/{name}", actor)
+    repo = repos.get_repo_for_commit(repo_type, f"{namespace}/{name}", actor, decode_param(revision))
     if create_pr and create_pr.lower() not in ("0", "false"):
         raise InvalidInputError("Pull requests are not supported by this hub yet: commit to a branch instead")
     result = commits.commit(repo, actor, decode_param(revision), iter_lines(iter_chunks(body)))

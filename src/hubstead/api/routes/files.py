@@ -24,6 +24,9 @@ from hubstead.errors import InvalidInputError
 from hubstead.repos.models import RepoType
 
 router = APIRouter()
+# resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
+# namespace's third segment, and the namespace convertor leaves /api/ URLs to the routers that own them)
+downloads = APIRouter()
 MAX_PATHS_INFO = 1000
 MAX_CURSOR_LENGTH = 4096  # a tree page cursor is a path in the repo
 
@@ -44,7 +47,7 @@ def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, 
 def _resolve(
     request: Request, repo_type: RepoType, repo_id: str, revision: str, path: str, ctx: DownloadContext
 ) -> Response:
-    repo = ctx.repos.get_repo(repo_type, repo_id, ctx.actor)
+    repo = ctx.repos.get_repo_for_download(repo_type, repo_id, ctx.actor)  # gated repos: files need a grant
     git, resolved = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
     size = resolved.entry.size
     headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
@@ -76,14 +79,16 @@ def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-@router.api_route("/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+@downloads.api_route("/{namespace:namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
 def resolve_model_file(
     request: Request, namespace: str, name: str, revision: str, path: str, ctx: DownloadContextDep
 ) -> Response:
     return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, ctx)
 
 
-@router.api_route("/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
+@downloads.api_route(
+    "/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"]
+)
 def resolve_file(
     request: Request,
     repo_type: RepoType,

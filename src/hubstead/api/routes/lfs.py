@@ -38,7 +38,8 @@ def _batch(
     base_url: str,
 ) -> Response:
     upload = isinstance(body, dict) and body.get("operation") == "upload"
-    repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=upload)  # anonymous git-lfs: a 401 challenge
+    # anonymous git-lfs: a 401 challenge; contributors may upload objects for commits to their branches
+    repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=upload, contribute=upload)
     return JSONResponse(lfs.batch(repo, actor, body, base_url), media_type=LFS_JSON)
 
 

@@ -6,12 +6,12 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from hubstead.accounts.permissions import repo_access
 from hubstead.accounts.services import AccountService
 from hubstead.api.deps import ActorDep, RepoServiceDep, SessionDep, StatsServiceDep
 from hubstead.api.payloads import iso
 from hubstead.errors import AuthenticationError
 from hubstead.repos.models import RepoType
+from hubstead.repos.services import access_to
 
 router = APIRouter()
 
@@ -54,5 +54,5 @@ def list_liked_repos(
     return [
         {"createdAt": iso(like.created_at), "repo": {"name": repo.repo_id, "type": repo.type.value}}
         for like, repo in stats.list_likes(user)
-        if repo_access(actor, repo.namespace, repo.private).read
+        if access_to(actor, repo).read
     ]

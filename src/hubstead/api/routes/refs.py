@@ -88,7 +88,7 @@ def create_branch(
     actor: ActorDep,
     body: BranchBody | None = None,
 ) -> dict[str, Any]:
-    repo = repos.get_repo_for_write(repo_type, f"{namespace}/{name}", actor)
+    repo = repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor)
     files.create_branch(repo, decode_param(branch), body.startingPoint if body else None)
     return {}
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from alembic import context
 
 import hubstead.accounts.models
+import hubstead.audit.models
 import hubstead.repos.models  # noqa: F401
 from hubstead.db.base import Base
 

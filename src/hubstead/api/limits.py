@@ -1,0 +1,56 @@
+"""Small JSON bodies read with a size cap: the account, token and admin endpoints never buffer a huge body."""
+
+from __future__ import annotations
+
+import json
+from typing import Any, TypeVar
+
+from fastapi import Depends, Request
+from fastapi.exceptions import RequestValidationError
+from pydantic import BaseModel, ValidationError
+
+from hubstead.errors import InvalidInputError, PayloadTooLargeError
+
+MAX_JSON_BODY = 64 * 1024
+MAX_ROW_ID = 2**31 - 1  # the largest INTEGER primary key on every backend
+
+M = TypeVar("M", bound=BaseModel)
+
+
+async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
+    """The body as JSON; 413 past ``limit`` bytes (declared or streamed), 400 if it is not JSON. An empty
+    body is ``{}``."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
+    body = bytearray()
+    async for chunk in request.stream():
+        body += chunk
+        if len(body) > limit:
+            raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
+    if not body.strip():
+        return {}
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInputError("The body is not valid JSON") from None
+
+
+def json_body(model: type[M], limit: int = MAX_JSON_BODY) -> Any:
+    """A dependency: the body, capped at ``limit`` bytes, validated as ``model`` (422 as for FastAPI bodies)."""
+
+    async def parse(request: Request) -> M:
+        data = await read_json(request, limit)
+        try:
+            return model.model_validate(data)
+        except ValidationError as exc:
+            raise RequestValidationError(exc.errors(include_url=False)) from None
+
+    return Depends(parse)
+
+
+def row_id(text: str, not_found: type[Exception]) -> int:
+    """A numeric id from a URL; anything else (or too large for the database) is simply not found."""
+    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ROW_ID:
+        raise not_found(f"No such id: {text[:50]}")
+    return int(text)

@@ -1,0 +1,77 @@
+"""Rate limiting of every request, per token or (without one) per client IP: ``429`` with ``Retry-After`` past
+the limit, and the IETF draft's ``RateLimit`` / ``RateLimit-Policy`` fields on every limited response.
+
+A token is known by a hash of its Authorization header, so that counting costs no database lookup. Site
+admins are not limited: the request's actor dependency marks an admin's request (``rate_limit_exempt``) and
+their credential is then left alone for a few minutes (its first request is counted, like any other)."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+from starlette.concurrency import run_in_threadpool
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from hubstead.api.errors import error_response, rate_limit_headers
+from hubstead.hub import Hub
+from hubstead.ratelimit import Decision
+
+POLICY = "default"
+EXEMPT_SECONDS = 300.0
+MAX_EXEMPT = 10_000
+
+
+class RateLimitMiddleware:
+    def __init__(self, app: ASGIApp, hub: Hub) -> None:
+        self.app = app
+        self.hub = hub
+        self._exempt: dict[str, float] = {}  # key -> until (monotonic)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limits = self.hub.settings.rate_limit
+        if scope["type"] != "http" or not limits.enabled:
+            await self.app(scope, receive, send)
+            return
+        key, limit = self._key(scope)
+        if self._exempt.get(key, 0.0) > time.monotonic():
+            await self.app(scope, receive, send)
+            return
+        decision = await self._hit(key, limit, limits.window_seconds)
+        headers = rate_limit_headers(POLICY, limit, limits.window_seconds, decision.remaining, decision.reset)
+        if not decision.allowed:
+            message = f"Too many requests: at most {limit} every {limits.window_seconds} seconds; retry later"
+            refusal = error_response(429, message, headers=headers | {"Retry-After": str(decision.reset)})
+            await refusal(scope, receive, send)
+            return
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                extra = [(k.lower().encode(), v.encode()) for k, v in headers.items()]
+                message = dict(message, headers=[*message.get("headers", []), *extra])
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+        state = scope.get("state") or {}
+        if state.get("rate_limit_exempt"):
+            self._remember_exempt(key)
+
+    def _key(self, scope: Scope) -> tuple[str, int]:
+        limits = self.hub.settings.rate_limit
+        for name, value in scope.get("headers", []):
+            if name == b"authorization":
+                return "t:" + hashlib.sha256(bytes(value)).hexdigest()[:32], limits.token_requests
+        client = scope.get("client")
+        return f"ip:{client[0] if client else '-'}", limits.anonymous_requests
+
+    async def _hit(self, key: str, limit: int, window: int) -> Decision:
+        limiter = self.hub.rate_limiter
+        if limiter.blocking:
+            return await run_in_threadpool(limiter.hit, key, limit, window)
+        return limiter.hit(key, limit, window)
+
+    def _remember_exempt(self, key: str) -> None:
+        now = time.monotonic()
+        if len(self._exempt) > MAX_EXEMPT:
+            self._exempt = {k: until for k, until in self._exempt.items() if until > now}
+        self._exempt[key] = now + EXEMPT_SECONDS

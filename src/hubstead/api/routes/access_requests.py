@@ -1,0 +1,120 @@
+"""Gated repos: asking for access, and the access-request API of huggingface.co that ``HfApi`` speaks
+(``list_pending_access_requests``, ``accept_access_request``, ``reject_access_request``,
+``cancel_access_request``, ``grant_access``)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends
+from pydantic import BaseModel, ConfigDict, Field
+
+from hubstead.api.deps import ActorDep, RepoServiceDep
+from hubstead.api.limits import json_body, row_id
+from hubstead.api.payloads import iso
+from hubstead.errors import AccessRequestNotFoundError, InvalidInputError
+from hubstead.repos.gating import AccessRequestService
+from hubstead.repos.models import AccessRequestStatus, RepoType
+
+router = APIRouter()
+PREFIX = "/api/{repo_type:repotypes}/{namespace}/{name}"
+
+
+async def get_access_requests(repos: RepoServiceDep) -> AccessRequestService:
+    return AccessRequestService(repos)
+
+
+AccessRequestsDep = Annotated[AccessRequestService, Depends(get_access_requests)]
+
+
+class AskAccessBody(BaseModel):
+    model_config = ConfigDict(extra="allow")  # the gate form's custom fields
+
+
+class HandleBody(BaseModel):
+    model_config = ConfigDict(populate_by_name=True, extra="ignore")
+    user: str | None = Field(default=None, max_length=200)
+    request_id: str | None = Field(default=None, alias="requestId", max_length=40)
+    status: AccessRequestStatus
+    rejection_reason: str | None = Field(default=None, alias="rejectionReason")
+
+
+class GrantBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    user: str = Field(min_length=1, max_length=200)
+
+
+def _status(text: str) -> AccessRequestStatus:
+    try:
+        return AccessRequestStatus(text)
+    except ValueError:
+        raise InvalidInputError("The status must be 'pending', 'accepted' or 'rejected'") from None
+
+
+def _request_pk(text: str) -> int:
+    """A request id; an invalid one is 0, which names no request (checked after the repo's visibility)."""
+    try:
+        return row_id(text, AccessRequestNotFoundError)
+    except AccessRequestNotFoundError:
+        return 0
+
+
+@router.post(PREFIX + "/ask-access")
+def ask_access(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    body: Annotated[AskAccessBody, json_body(AskAccessBody)],
+    requests: AccessRequestsDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    fields = body.model_extra or None
+    request = requests.ask_access(actor, repo_type, f"{namespace}/{name}", fields)
+    return {"status": request.status.value}
+
+
+@router.get(PREFIX + "/user-access-request/{status}")
+def list_access_requests(
+    repo_type: RepoType, namespace: str, name: str, status: str, requests: AccessRequestsDep, actor: ActorDep
+) -> list[dict[str, Any]]:
+    found = requests.list_requests(actor, repo_type, f"{namespace}/{name}", _status(status))
+    return [
+        {
+            "user": {"user": user.name, "fullname": user.fullname, "email": user.email, "type": "user"},
+            "requestId": str(request.id),
+            "status": request.status.value,
+            "timestamp": iso(request.updated_at),
+            "fields": request.fields,
+            "rejectionReason": request.rejection_reason,
+        }
+        for request, user in found
+    ]
+
+
+@router.post(PREFIX + "/user-access-request/handle")
+def handle_access_request(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    body: Annotated[HandleBody, json_body(HandleBody)],
+    requests: AccessRequestsDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    if (body.user is None) == (body.request_id is None):
+        raise InvalidInputError("Give exactly one of 'user' and 'requestId'")
+    who: str | int = body.user if body.user is not None else _request_pk(body.request_id or "")
+    requests.handle_request(actor, repo_type, f"{namespace}/{name}", who, body.status, body.rejection_reason)
+    return {}
+
+
+@router.post(PREFIX + "/user-access-request/grant")
+def grant_access(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    body: Annotated[GrantBody, json_body(GrantBody)],
+    requests: AccessRequestsDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    requests.grant_access(actor, repo_type, f"{namespace}/{name}", body.user)
+    return {}

@@ -1,0 +1,1 @@
+"""The audit log: security-relevant events (tokens, visibility, deletions, memberships, gates, sign-ins)."""

@@ -1,0 +1,1 @@
+"""Pages of the website, one module per area."""

@@ -1,0 +1,69 @@
+"""A repo's page: its card, the metadata panel, snippets to use it, and the like button."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.responses import HTMLResponse, JSONResponse, Response
+
+from hubstead.accounts.permissions import repo_access
+from hubstead.errors import AuthenticationError
+from hubstead.repos.cards import split_front_matter
+from hubstead.repos.models import Repo
+from hubstead.repos.services import DEFAULT_BRANCH
+from hubstead.web.context import WebContext, WebContextDep
+from hubstead.web.markdown import LinkBase
+from hubstead.web.repo_view import README, read_text, side_panel, snippets
+from hubstead.web.routing import RepoTypeDep, repo_route, web_router
+from hubstead.web.site import repo_path
+
+router = web_router()
+
+
+def page_context(ctx: WebContext, repo: Repo, tab: str) -> dict[str, Any]:
+    """What the header of every repo page shows."""
+    return {
+        "repo": repo,
+        "tab": tab,
+        "can_write": repo_access(ctx.actor, repo.namespace, repo.private).write,
+        "liked": ctx.user is not None and ctx.stats.has_liked(ctx.user, repo),
+        "path": repo_path(repo.type, repo.repo_id),
+    }
+
+
+@repo_route(router)
+def show_repo(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) -> HTMLResponse:
+    repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
+    git, sha = ctx.files.resolve(repo, DEFAULT_BRANCH)
+    readme = read_text(git, sha, README)
+    card_html = None
+    if readme is not None:
+        _, body = split_front_matter(readme[0])
+        base = LinkBase(repo_path(repo.type, repo.repo_id), DEFAULT_BRANCH)
+        card_html = ctx.site.markdown.render(body, base, cache_key=readme[1])
+    size, file_count = ctx.site.sizes.get(ctx.files, git, sha)
+    return ctx.render(
+        "repo/card.html",
+        **page_context(ctx, repo, "card"),
+        card_html=card_html,
+        panel=side_panel(repo),
+        snippets=snippets(repo, ctx.base_url),
+        size=size,
+        file_count=file_count,
+        commit=git.commit_meta(sha),
+    )
+
+
+@repo_route(router, "/like", methods=("POST",))
+def toggle_like(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) -> Response:
+    """Like or unlike (``like=1``/``like=0``); answers JSON to the page's script, a redirect to a plain form."""
+    repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
+    if ctx.user is None:
+        raise AuthenticationError("Sign in to like a repository")
+    if ctx.field("like", "1") == "0":
+        ctx.stats.unlike(ctx.user, repo)
+    else:
+        ctx.stats.like(ctx.user, repo)
+    if "application/json" in ctx.request.headers.get("accept", ""):
+        return JSONResponse({"likes": repo.likes, "liked": ctx.field("like", "1") != "0"})
+    return ctx.redirect(repo_path(repo.type, repo.repo_id))
