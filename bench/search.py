@@ -30,15 +30,63 @@ from hubstead.repos.indexing import derive_facts
 from hubstead.repos.models import Repo, RepoTag, RepoType
 from hubstead.repos.search import tag_token
 
-TASKS = ["text-classification", "text-generation", "token-classification", "question-answering", "fill-mask",
-         "translation", "summarization", "image-classification", "automatic-speech-recognition",
-         "sentence-similarity", "object-detection", "text-to-image", "feature-extraction", "zero-shot-classification"]
+TASKS = [
+    "text-classification",
+    "text-generation",
+    "token-classification",
+    "question-answering",
+    "fill-mask",
+    "translation",
+    "summarization",
+    "image-classification",
+    "automatic-speech-recognition",
+    "sentence-similarity",
+    "object-detection",
+    "text-to-image",
+    "feature-extraction",
+    "zero-shot-classification",
+]
 LIBRARIES = ["transformers", "sentence-transformers", "diffusers", "timm", "peft", "sklearn", "gguf", "onnx"]
 LANGUAGES = ["en", "fr", "de", "es", "zh", "ja", "ar", "ru", "pt", "it", "hi", "ko"]
 LICENSES = ["apache-2.0", "mit", "cc-by-4.0", "openrail", "llama3", "other", "bsd-3-clause", "gpl-3.0"]
-WORDS = ["bert", "roberta", "gpt", "llama", "mistral", "t5", "bart", "vit", "whisper", "clip", "deberta", "qwen",
-         "phi", "gemma", "electra", "xlm", "distil", "tiny", "base", "large", "small", "instruct", "chat", "ft",
-         "sentiment", "ner", "squad", "imdb", "wiki", "code", "math", "medical", "legal", "finance", "v2", "v3"]
+WORDS = [
+    "bert",
+    "roberta",
+    "gpt",
+    "llama",
+    "mistral",
+    "t5",
+    "bart",
+    "vit",
+    "whisper",
+    "clip",
+    "deberta",
+    "qwen",
+    "phi",
+    "gemma",
+    "electra",
+    "xlm",
+    "distil",
+    "tiny",
+    "base",
+    "large",
+    "small",
+    "instruct",
+    "chat",
+    "ft",
+    "sentiment",
+    "ner",
+    "squad",
+    "imdb",
+    "wiki",
+    "code",
+    "math",
+    "medical",
+    "legal",
+    "finance",
+    "v2",
+    "v3",
+]
 TARGET_P95_MS = 25.0
 
 
@@ -49,8 +97,11 @@ def zipf_choice(rng: random.Random, items: list[str], skew: float = 1.1) -> str:
 
 def make_card(rng: random.Random, repo_type: RepoType) -> dict[str, Any]:
     langs = rng.sample(LANGUAGES, k=rng.choice([1, 1, 1, 2, 3]))
-    card: dict[str, Any] = {"license": zipf_choice(rng, LICENSES), "language": langs,
-                            "tags": rng.sample(WORDS, k=rng.randint(0, 3))}
+    card: dict[str, Any] = {
+        "license": zipf_choice(rng, LICENSES),
+        "language": langs,
+        "tags": rng.sample(WORDS, k=rng.randint(0, 3)),
+    }
     if repo_type is RepoType.MODEL:
         card |= {"pipeline_tag": zipf_choice(rng, TASKS), "library_name": zipf_choice(rng, LIBRARIES)}
         if rng.random() < 0.3:
@@ -68,10 +119,21 @@ def fill(hub: Hub, n_repos: int, seed: int = 7) -> None:
     rng = random.Random(seed)
     now = datetime.now(UTC)
     with hub.engine.begin() as conn:
-        conn.execute(insert(Account), [
-            {"name": f"user{i:04d}", "name_key": f"user{i:04d}", "type": AccountType.USER, "fullname": f"User {i}",
-             "is_admin": False, "disabled": False, "created_at": now} for i in range(1000)
-        ])
+        conn.execute(
+            insert(Account),
+            [
+                {
+                    "name": f"user{i:04d}",
+                    "name_key": f"user{i:04d}",
+                    "type": AccountType.USER,
+                    "fullname": f"User {i}",
+                    "is_admin": False,
+                    "disabled": False,
+                    "created_at": now,
+                }
+                for i in range(1000)
+            ],
+        )
     owner_ids = {f"user{i:04d}": i + 1 for i in range(1000)}
     repo_rows, tag_rows = [], []
     tags_by_repo: dict[int, list[str]] = {}
@@ -80,19 +142,37 @@ def fill(hub: Hub, n_repos: int, seed: int = 7) -> None:
         owner = f"user{int(rng.paretovariate(0.8)) % 1000:04d}"
         name = f"{rng.choice(WORDS)}-{rng.choice(WORDS)}-{pk}"
         card = make_card(rng, repo_type)
-        facts = derive_facts(repo_type, card, ["config.json", "model.safetensors"] if repo_type is RepoType.MODEL
-                             else [], {"model_type": "bert"} if repo_type is RepoType.MODEL else None)
+        facts = derive_facts(
+            repo_type,
+            card,
+            ["config.json", "model.safetensors"] if repo_type is RepoType.MODEL else [],
+            {"model_type": "bert"} if repo_type is RepoType.MODEL else None,
+        )
         created = now - timedelta(days=rng.uniform(0, 900))
         downloads = int(rng.paretovariate(0.6)) - 1
-        repo_rows.append({
-            "id": pk, "type": repo_type, "namespace": owner, "name": name, "id_key": f"{owner}/{name}".lower(),
-            "owner_id": owner_ids[owner], "private": rng.random() < 0.05, "created_at": created,
-            "last_modified": created + timedelta(days=rng.uniform(0, 30)), "card_data": card,
-            "pipeline_tag": facts.pipeline_tag, "library_name": facts.library_name, "model_type": facts.model_type,
-            "tags": facts.tags, "downloads": downloads, "downloads_all_time": downloads * 3,
-            "likes": int(rng.paretovariate(1.2)) - 1, "trending_score": int(rng.paretovariate(1.0)) - 1,
-            "head_sha": f"{pk:040x}",
-        })
+        repo_rows.append(
+            {
+                "id": pk,
+                "type": repo_type,
+                "namespace": owner,
+                "name": name,
+                "id_key": f"{owner}/{name}".lower(),
+                "owner_id": owner_ids[owner],
+                "private": rng.random() < 0.05,
+                "created_at": created,
+                "last_modified": created + timedelta(days=rng.uniform(0, 30)),
+                "card_data": card,
+                "pipeline_tag": facts.pipeline_tag,
+                "library_name": facts.library_name,
+                "model_type": facts.model_type,
+                "tags": facts.tags,
+                "downloads": downloads,
+                "downloads_all_time": downloads * 3,
+                "likes": int(rng.paretovariate(1.2)) - 1,
+                "trending_score": int(rng.paretovariate(1.0)) - 1,
+                "head_sha": f"{pk:040x}",
+            }
+        )
         tag_rows += [{"repo_id": pk, "tag": t} for t in facts.search_tags]
         tags_by_repo[pk] = sorted(facts.search_tags)
     with hub.engine.begin() as conn:
@@ -190,7 +270,8 @@ def run_queries(client: httpx.Client, n: int) -> list[tuple[str, float, float]]:
         "pipeline_tag + likes sort": [f"/api/models?pipeline_tag={t}&sort=likes&limit=20" for t in TASKS],
         "tags combined (task+lang+licence)": [
             f"/api/models?filter={t}&filter={lang}&filter=license:mit&sort=downloads&limit=20"
-            for t in TASKS[:6] for lang in LANGUAGES[:4]
+            for t in TASKS[:6]
+            for lang in LANGUAGES[:4]
         ],
         "author": [f"/api/models?author=user{i:04d}&limit=20" for i in range(0, 1000, 37)],
         "text search (3+ chars, FTS)": [f"/api/models?search={w}&limit=20" for w in WORDS if len(w) >= 3],

@@ -48,6 +48,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         version=__version__,
         lifespan=lifespan,
         docs_url="/api/hubstead/docs",
+        swagger_ui_oauth2_redirect_url="/api/hubstead/docs/oauth2-redirect",  # not /docs/...: a user's namespace
         redoc_url=None,
         openapi_url="/api/hubstead/openapi.json",
     )

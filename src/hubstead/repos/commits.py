@@ -26,7 +26,7 @@ from hubstead.repos.patterns import ignore_matcher, lfs_attribute_line, lfs_matc
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService, author_email
 
 MAX_PREUPLOAD_FILES = 1000
-CAS_RETRIES = 5
+CAS_RETRIES = 16  # each lost race means another commit landed: n racers need up to n rounds
 PARENT_COMMIT = "^[0-9a-fA-F]{5,40}$"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 from dataclasses import dataclass
@@ -14,6 +15,7 @@ from jinja2 import Environment, FileSystemLoader, StrictUndefined, select_autoes
 
 from hubstead import __version__
 from hubstead.repos.models import Repo, RepoType
+from hubstead.web.highlight import highlight_block, highlight_lines
 from hubstead.web.markdown import MarkdownRenderer
 from hubstead.web.repo_view import SizeCache
 
@@ -77,6 +79,33 @@ def repo_url(repo: Repo) -> str:
     return repo_path(repo.type, repo.repo_id)
 
 
+@functools.cache
+def template_environment() -> Environment:
+    """The templates, compiled once per process (they and their helpers hold no per-app state), and the
+    highlighter's lexers loaded: a server's first page costs no more than the next."""
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=select_autoescape(["html"]),
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        auto_reload=False,
+    )
+    env.filters.update(filesize=file_size, compact=compact_number, ago=time_ago, rev=rev_path)
+    env.globals.update(
+        repo_path=repo_path,
+        repo_url=repo_url,
+        query_string=query_string,
+        version=__version__,
+        RepoType=RepoType,
+    )
+    for name in env.list_templates(extensions=["html"]):
+        env.get_template(name)
+    highlight_block("import os", "python")
+    highlight_lines("warm.py", "import os\n")
+    return env
+
+
 @dataclass
 class Site:
     """Built once per app by ``hubstead.web.install``."""
@@ -89,25 +118,9 @@ class Site:
 
     @classmethod
     def build(cls, secret: str, signup_enabled: bool) -> Site:
-        env = Environment(
-            loader=FileSystemLoader(TEMPLATES),
-            autoescape=select_autoescape(["html"]),
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            auto_reload=False,
-        )
-        env.filters.update(filesize=file_size, compact=compact_number, ago=time_ago, rev=rev_path)
-        env.globals.update(
-            repo_path=repo_path,
-            repo_url=repo_url,
-            query_string=query_string,
-            version=__version__,
-            RepoType=RepoType,
-        )
         key = hmac.new(secret.encode(), b"hubstead-web-csrf", hashlib.sha256).digest()
         return cls(
-            templates=env,
+            templates=template_environment(),
             markdown=MarkdownRenderer(),
             csrf_key=key,
             signup_enabled=signup_enabled,

@@ -1,0 +1,632 @@
+"""The permission matrix: every HTTP endpoint of the app (taken from its route table, so that a new endpoint
+cannot escape it) by every kind of caller by public, private and gated repos, each answer checked.
+
+One hub state per test, walked in-process (httpx through ASGITransport, on the ``app`` fixture): the whole
+matrix runs in seconds on each database backend. Expectations come from one small table, ``LEVELS`` (what each
+caller's account and credential allow in each namespace), and the rules of ``expected()``; a private repo
+that a caller may not read must answer exactly as a missing one does.
+
+Callers that succeed at destructive calls (delete, move) get the repo restored before the next cell; calls
+that need a precondition (a branch to delete, a pending access request to handle) get it set up first."""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+import pytest
+
+from hubstead.accounts.models import OrgRole, TokenRole
+from hubstead.accounts.services import AccountService
+from tests.api._support import API_TYPES, LFS_CONTENT, LFS_OID, URL_PREFIX, auth, file_line, header_line, ndjson
+from tests.api.test_privacy import NEW_COMMIT, NEW_OID, _app_routes, _batch
+
+NONE, READ, CONTRIBUTE, WRITE = 0, 1, 2, 3
+PASSWORD = "correct horse battery"
+
+# --- callers ----------------------------------------------------------------------------------------
+
+# What each caller may do in each namespace (private repos; public ones are readable by every valid caller).
+# Members, owners and the site admin call with write tokens: what their roles allow is all they may do.
+LEVELS: dict[str, dict[str, int]] = {
+    "anonymous": {},
+    "other user": {},
+    "org reader": {"acme": READ},
+    "org contributor": {"acme": CONTRIBUTE},
+    "org writer": {"acme": WRITE},
+    "org admin": {"acme": WRITE},
+    "owner": {"alice": WRITE},
+    "read token": {"alice": READ},  # the owner's read token
+    "org admin read token": {"acme": READ},
+    "fine-grained in scope": {"acme": WRITE},  # the org admin's token scoped to org acme with repo.write
+    "fine-grained read in scope": {"alice": READ},  # the owner's token scoped to user alice, repo.content.read
+    "fine-grained out of scope": {},  # the org admin's token scoped to another repo only
+    "revoked token": {},
+    "site admin": {"acme": WRITE, "alice": WRITE},
+}
+
+
+@dataclass
+class Hub:
+    client: httpx.AsyncClient
+    hub: Any
+    tokens: dict[str, str | None]
+    root: str  # the site admin's write token
+    rita: str  # a user who asks for access (the target of grant/handle)
+    counter: Iterator[int] = field(default_factory=itertools.count)
+
+
+USERS = {
+    "other user": "bob",
+    "org reader": "carol",
+    "org contributor": "erin",
+    "org writer": "dave",
+    "org admin": "olga",
+    "owner": "alice",
+    "read token": "alice",
+    "org admin read token": "olga",
+    "fine-grained in scope": "olga",
+    "fine-grained read in scope": "alice",
+    "fine-grained out of scope": "olga",
+    "revoked token": "olga",
+    "site admin": "root",
+}
+
+
+def build_callers(hub: Any) -> tuple[dict[str, str | None], str]:
+    """The callers' tokens, and a token of rita (who asks for access). Only rita has a password (hashing one
+    takes a while, and the others never sign in)."""
+    clear: dict[str, str] = {}
+    with hub.sessions.begin() as session:
+        accounts = AccountService(session)
+        users = {name: accounts.create_user(name, is_admin=name == "root") for name in set(USERS.values())}
+        rita = accounts.create_user("rita", password=PASSWORD)
+        acme = accounts.create_org("acme")
+        for name, role in [("carol", "read"), ("erin", "contributor"), ("dave", "write"), ("olga", "admin")]:
+            accounts.set_membership(acme, users[name], OrgRole(role))
+        for caller, role, rights in [
+            ("other user", TokenRole.WRITE, None),
+            ("org reader", TokenRole.WRITE, None),
+            ("org contributor", TokenRole.WRITE, None),
+            ("org writer", TokenRole.WRITE, None),
+            ("org admin", TokenRole.WRITE, None),
+            ("owner", TokenRole.WRITE, None),
+            ("read token", TokenRole.READ, None),
+            ("org admin read token", TokenRole.READ, None),
+            ("fine-grained in scope", TokenRole.FINE_GRAINED, scope("org", "acme", "repo.write") | GATED_TOO),
+            ("fine-grained read in scope", TokenRole.FINE_GRAINED, scope("user", "alice", "repo.content.read")),
+            ("fine-grained out of scope", TokenRole.FINE_GRAINED, scope("model", "acme/elsewhere", "repo.write")),
+            ("revoked token", TokenRole.WRITE, None),
+            ("site admin", TokenRole.WRITE, None),
+        ]:
+            token, clear[caller] = accounts.create_token(users[USERS[caller]], caller, role, rights)
+            if caller == "revoked token":
+                accounts.revoke_token(users[USERS[caller]], token.id)
+        _, rita_token = accounts.create_token(rita, "rita", TokenRole.WRITE)
+    return {"anonymous": None} | clear, rita_token
+
+
+GATED_TOO = {"canReadGatedRepos": True}
+
+
+def scope(entity_type: str, name: str, *permissions: str) -> dict[str, Any]:
+    return {"scoped": [{"entity": {"type": entity_type, "name": name}, "permissions": list(permissions)}]}
+
+
+# --- repos --------------------------------------------------------------------------------------------
+
+SLOTS = {  # (namespace, visibility) -> name
+    ("acme", "public"): "open",
+    ("acme", "private"): "secret",
+    ("acme", "gated"): "gated",
+    ("alice", "private"): "secret",
+    ("alice", "gated"): "gated",
+}
+
+
+async def recreate(client: httpx.AsyncClient, token: str, repo_id: str, repo_type: str, visibility: str) -> None:
+    """An empty repo (its initial commit only), private or gated as asked."""
+    ns, name = repo_id.split("/")
+    created = await client.post(
+        "/api/repos/create",
+        json={"name": name, "organization": ns, "type": repo_type, "private": visibility == "private"},
+        headers=auth(token),
+    )
+    assert created.status_code == 200, created.text
+    if visibility == "gated":
+        api = f"/api/{API_TYPES[repo_type]}/{repo_id}"
+        gated = await client.put(f"{api}/settings", json={"gated": "manual"}, headers=auth(token))
+        assert gated.status_code == 200, gated.text
+
+
+async def seed(client: httpx.AsyncClient, token: str, repo_id: str, repo_type: str, visibility: str) -> None:
+    """A repo with a small file, a nested one, an LFS file, a branch ``keep`` and a tag ``v0``; in-process."""
+    await recreate(client, token, repo_id, repo_type, "private" if visibility == "private" else "public")
+    api, web = f"/api/{API_TYPES[repo_type]}/{repo_id}", f"/{URL_PREFIX[repo_type]}{repo_id}"
+    batch = await client.post(
+        f"{web}.git/info/lfs/objects/batch", json=_batch("upload", LFS_OID, len(LFS_CONTENT)), headers=auth(token)
+    )
+    assert batch.status_code == 200, batch.text
+    for obj in batch.json()["objects"]:
+        if "actions" in obj:
+            assert (await client.put(obj["actions"]["upload"]["href"], content=LFS_CONTENT)).status_code == 200
+    lfs = {"key": "lfsFile", "value": {"path": "weights.bin", "algo": "sha256", "oid": LFS_OID}}
+    body = ndjson(header_line("seed"), file_line("hello.txt", b"hello\n"), file_line("folder/nested.txt"), lfs)
+    committed = await client.post(
+        f"{api}/commit/main", content=body, headers={"content-type": "application/x-ndjson"} | auth(token)
+    )
+    assert committed.status_code == 200, committed.text
+    assert (await client.post(f"{api}/branch/keep", headers=auth(token))).status_code == 200
+    assert (await client.post(f"{api}/tag/main", json={"tag": "v0"}, headers=auth(token))).status_code == 200
+    if visibility == "gated":
+        gated = await client.put(f"{api}/settings", json={"gated": "manual"}, headers=auth(token))
+        assert gated.status_code == 200, gated.text
+
+
+# --- calls --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Call:
+    """One request. Templates: {api}, {web}, {repo}, {ns}, {name}, {type}, and {n}, unique per cell."""
+
+    id: str
+    route: str
+    method: str
+    url: str
+    need: str  # read | account | files | contribute | write | ask | requests | manage-requests
+    json: Any = None
+    data: dict[str, str] | None = None
+    content: bytes | None = None
+    headers: dict[str, str] = field(default_factory=dict)
+    repo_type: str = "model"
+    before: str | None = None  # keep-branch | v0-tag | rita-pending
+    after: str | None = None  # recreate | move-back
+
+
+NDJSON = {"content-type": "application/x-ndjson"}
+BRANCH_COMMIT = ndjson(header_line("on a branch"), file_line("branch.txt"))
+
+
+def _transport_calls(repo_type: str) -> list[Call]:
+    suffix = "_model" if repo_type == "model" else ""
+    batch, verify = "{web}.git/info/lfs/objects/batch", "{web}.git/info/lfs/objects/verify"
+    upload, receive = "application/x-git-upload-pack-request", "application/x-git-receive-pack-request"
+    t = repo_type
+    return [
+        Call(f"lfs-download-{t}", f"lfs_batch{suffix}", "POST", batch, "files",
+             json=_batch("download", LFS_OID, len(LFS_CONTENT)), repo_type=t),
+        Call(f"lfs-upload-{t}", f"lfs_batch{suffix}", "POST", batch, "contribute",
+             json=_batch("upload", NEW_OID, 12), repo_type=t),
+        Call(f"lfs-verify-{t}", f"lfs_verify{suffix}", "POST", verify, "files",
+             json={"oid": LFS_OID, "size": len(LFS_CONTENT)}, repo_type=t),
+        Call(f"git-refs-{t}", f"git_info_refs{suffix}", "GET", "{web}/info/refs?service=git-upload-pack", "files",
+             repo_type=t),
+        Call(f"git-refs-push-{t}", f"git_info_refs{suffix}", "GET", "{web}.git/info/refs?service=git-receive-pack",
+             "write", repo_type=t),
+        Call(f"git-upload-pack-{t}", f"git_upload_pack{suffix}", "POST", "{web}/git-upload-pack", "files",
+             content=b"0000", headers={"content-type": upload}, repo_type=t),
+        Call(f"git-receive-pack-{t}", f"git_receive_pack{suffix}", "POST", "{web}.git/git-receive-pack", "write",
+             content=b"0000", headers={"content-type": receive}, repo_type=t),
+        Call(f"resolve-{t}", "resolve_model_file" if t == "model" else "resolve_file", "GET",
+             "{web}/resolve/main/hello.txt", "files", repo_type=t),
+        Call(f"resolve-head-{t}", "resolve_model_file" if t == "model" else "resolve_file", "HEAD",
+             "{web}/resolve/main/weights.bin", "files", repo_type=t),
+        Call(f"info-{t}", "get_repo_info", "GET", "{api}", "read", repo_type=t),
+    ]  # fmt: skip
+
+
+REPO_CALLS = [
+    *_transport_calls("model"),
+    *_transport_calls("dataset"),
+    Call("revision-info", "get_repo_info_at_revision", "GET", "{api}/revision/keep", "read"),
+    Call("tree-root", "list_repo_tree_root", "GET", "{api}/tree/main", "read"),
+    Call("tree-folder", "list_repo_tree", "GET", "{api}/tree/main/folder", "read"),
+    Call("paths-info", "get_paths_info", "POST", "{api}/paths-info/main", "read", data={"paths": "hello.txt"}),
+    Call("refs", "list_repo_refs", "GET", "{api}/refs", "read"),
+    Call("commits", "list_repo_commits", "GET", "{api}/commits/main", "read"),
+    Call("likers", "list_repo_likers", "GET", "{api}/likers", "read"),
+    Call("like", "like_repo", "POST", "{api}/like", "account"),
+    Call("unlike", "unlike_repo", "DELETE", "{api}/like", "account"),
+    Call("preupload", "preupload_files", "POST", "{api}/preupload/keep", "contribute",
+         json={"files": [{"path": "new.txt", "sample": "", "size": 4}]}),
+    Call("commit-branch", "create_commit", "POST", "{api}/commit/keep", "contribute", content=BRANCH_COMMIT,
+         headers=NDJSON),
+    Call("commit-main", "create_commit", "POST", "{api}/commit/main", "write", content=NEW_COMMIT, headers=NDJSON),
+    Call("branch-create", "create_branch", "POST", "{api}/branch/b{n}", "contribute"),
+    Call("branch-delete", "delete_branch", "DELETE", "{api}/branch/keep", "write", before="keep-branch"),
+    Call("tag-create", "create_tag", "POST", "{api}/tag/main", "write", json={"tag": "t{n}"}),
+    Call("tag-delete", "delete_tag", "DELETE", "{api}/tag/v0", "write", before="v0-tag"),
+    Call("settings", "update_repo_settings", "PUT", "{api}/settings", "write", json={"protectMain": False}),
+    Call("ask-access", "ask_access", "POST", "{api}/ask-access", "ask", json={"reason": "research"}),
+    Call("access-requests", "list_access_requests", "GET", "{api}/user-access-request/pending", "requests"),
+    Call("access-handle", "handle_access_request", "POST", "{api}/user-access-request/handle", "manage-requests",
+         json={"user": "rita", "status": "accepted"}, before="rita-pending"),
+    Call("access-grant", "grant_access", "POST", "{api}/user-access-request/grant", "manage-requests",
+         json={"user": "rita"}, before="rita-pending"),
+    Call("move", "move_repo", "POST", "/api/repos/move", "write",
+         json={"fromRepo": "{repo}", "toRepo": "{ns}/moved{n}", "type": "{type}"}, after="move-back"),
+    Call("delete", "delete_repo", "DELETE", "/api/repos/delete", "write",
+         json={"name": "{name}", "organization": "{ns}", "type": "{type}"}, after="recreate"),
+]  # fmt: skip
+
+
+def _fill(value: Any, names: dict[str, str]) -> Any:
+    if isinstance(value, str):
+        return value.format(**names)
+    if isinstance(value, dict):
+        return {k: _fill(v, names) for k, v in value.items()}
+    return value
+
+
+async def send(client: httpx.AsyncClient, call: Call, repo_id: str, token: str | None, n: int) -> Any:
+    ns, name = repo_id.split("/")
+    names = {
+        "api": f"/api/{API_TYPES[call.repo_type]}/{repo_id}",
+        "web": f"/{URL_PREFIX[call.repo_type]}{repo_id}",
+        "repo": repo_id,
+        "ns": ns,
+        "name": name,
+        "type": call.repo_type,
+        "n": str(n),
+    }
+    kwargs: dict[str, Any] = {}
+    if call.json is not None:
+        kwargs["json"] = _fill(call.json, names)
+    if call.data is not None:
+        kwargs["data"] = call.data
+    if call.content is not None:
+        kwargs["content"] = call.content
+    return await client.request(call.method, _fill(call.url, names), headers=call.headers | auth(token), **kwargs)
+
+
+# --- expectations ---------------------------------------------------------------------------------------
+
+OK, MISSING, DENIED, GATED, BAD, INVALID = "ok", "missing", "denied", "gated", "bad", "invalid credentials"
+
+
+def expected(caller: str, call: Call, ns: str, visibility: str) -> str:
+    if caller == "revoked token":
+        return INVALID
+    member = LEVELS[caller].get(ns, NONE)
+    level = member if visibility == "private" else max(member, READ)
+    if level < READ:
+        return MISSING
+    anonymous, gated = caller == "anonymous", visibility == "gated"
+    need = call.need
+    if need == "read":
+        return OK
+    if need == "files":
+        return OK if not gated or member >= READ else GATED
+    if need in ("account", "ask"):
+        if anonymous:
+            return DENIED
+        return BAD if need == "ask" and not gated else OK
+    if need in ("requests", "manage-requests"):
+        if member < WRITE:  # the repo's managers, with a full credential (or repo.write)
+            return DENIED
+        return OK if gated else BAD
+    return OK if level >= (CONTRIBUTE if need == "contribute" else WRITE) else DENIED
+
+
+def check(outcome: str, response: Any, missing: Any, anonymous: bool) -> str | None:
+    """None if ``response`` is what ``outcome`` says; else what is wrong."""
+    status, code = response.status_code, response.headers.get("x-error-code")
+    if outcome == OK:
+        return None if 200 <= status < 300 else f"{status} {code} {response.headers.get('x-error-message')}"
+    if outcome == MISSING:
+        got = (status, code, response.headers.get("x-error-message"), response.content)
+        want = (missing.status_code, missing.headers.get("x-error-code"), missing.headers.get("x-error-message"))
+        if got != (*want, missing.content) or code != "RepoNotFound":
+            return f"{status} {code} differs from a missing repo's {want[0]} {want[1]}"
+        return None
+    if outcome == GATED:
+        want = 401 if anonymous else 403
+        return None if (status, code) == (want, "GatedRepo") else f"{status} {code}, expected {want} GatedRepo"
+    if outcome == DENIED:
+        want = 401 if anonymous else 403
+        ok = status == want and code not in ("RepoNotFound", "GatedRepo")
+        return None if ok else f"{status} {code}, expected {want}"
+    if outcome == BAD:
+        return None if status == 400 else f"{status} {code}, expected 400"
+    message = response.headers.get("x-error-message", "")
+    return None if status == 401 and "Invalid credentials" in message else f"{status} {message}, expected 401"
+
+
+# --- walking --------------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+async def state(app: Any, hub: Any) -> AsyncIterator[Hub]:
+    tokens, rita = build_callers(hub)
+    with warnings.catch_warnings():
+        # FastAPI names the GET and HEAD operations of one route alike (resolve, LFS downloads) and warns once,
+        # when it first builds the OpenAPI description: build it here, where the warning is expected
+        warnings.simplefilter("ignore", UserWarning)
+        app.openapi()
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://testserver", timeout=60) as client:
+        root = tokens["site admin"]
+        assert root is not None
+        for (ns, visibility), name in SLOTS.items():
+            for repo_type in ("model", "dataset"):
+                await seed(client, root, f"{ns}/{name}", repo_type, visibility)
+        yield Hub(client=client, hub=hub, tokens=tokens, root=root, rita=rita)
+
+
+async def prepare(state: Hub, call: Call, repo_id: str, visibility: str) -> None:
+    client, api = state.client, f"/api/{API_TYPES[call.repo_type]}/{repo_id}"
+    if call.before == "keep-branch":
+        assert (await client.post(f"{api}/branch/keep", headers=auth(state.root))).status_code in (200, 409)
+    elif call.before == "v0-tag":
+        assert (await client.post(f"{api}/tag/main", json={"tag": "v0"}, headers=auth(state.root))).status_code in (
+            200,
+            409,
+        )
+    elif call.before == "rita-pending" and visibility == "gated":
+        assert (await client.post(f"{api}/ask-access", headers=auth(state.rita))).status_code == 200
+        handled = await client.post(
+            f"{api}/user-access-request/handle", json={"user": "rita", "status": "pending"}, headers=auth(state.root)
+        )
+        assert handled.status_code in (200, 404)  # 404: already pending
+
+
+async def clean_up(state: Hub, call: Call, repo_id: str, visibility: str, response: Any, n: int) -> None:
+    if not response.is_success:
+        return
+    if call.after == "recreate":  # delete is the last call: the repo need only exist, as it was seen
+        await recreate(state.client, state.root, repo_id, call.repo_type, visibility)
+    elif call.after == "move-back":
+        ns = repo_id.split("/")[0]
+        back = {"fromRepo": f"{ns}/moved{n}", "toRepo": repo_id, "type": call.repo_type}
+        assert (await state.client.post("/api/repos/move", json=back, headers=auth(state.root))).status_code == 200
+
+
+async def walk(state: Hub, namespaces: set[str]) -> list[str]:
+    problems: list[str] = []
+    for call in REPO_CALLS:
+        # what each caller gets for a repo that does not exist (its namespace does not change the answer)
+        missing = {
+            caller: await send(state.client, call, "acme/ghost", token, next(state.counter))
+            for caller, token in state.tokens.items()
+        }
+        for (ns, visibility), name in SLOTS.items():
+            if ns not in namespaces:
+                continue
+            repo_id = f"{ns}/{name}"
+            for caller, token in state.tokens.items():
+                await prepare(state, call, repo_id, visibility)
+                n = next(state.counter)
+                response = await send(state.client, call, repo_id, token, n)
+                outcome = expected(caller, call, ns, visibility)
+                wrong = check(outcome, response, missing[caller], caller == "anonymous")
+                if wrong:
+                    problems.append(f"{call.id:20} {visibility:8} {repo_id:13} {caller:27} want {outcome:8}: {wrong}")
+                await clean_up(state, call, repo_id, visibility, response, n)
+    return problems
+
+
+@pytest.mark.anyio
+async def test_repo_endpoints_answer_every_caller_as_the_matrix_says(state):
+    problems = await walk(state, {"acme", "alice"})
+    assert not problems, "\n".join(problems)
+
+
+# --- endpoints that address no repo ---------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AccountCall:
+    """A request to an endpoint that takes no repo. ``rule``: who may call it. Templates: {n} (unique),
+    {user} (the caller's own user name), {token_id} and {name} (made by ``before``)."""
+
+    route: str
+    method: str
+    url: str
+    rule: str  # anyone | signed-in | full-credential | site-admin | signed-url | unsupported
+    json: Any = None
+    content: bytes | None = None
+    before: str | None = None  # own-token | rita-token | throwaway-user | throwaway-org | rita-member
+
+
+ACCOUNT_CALLS = [
+    AccountCall("get_health", "GET", "/api/health", "anyone"),
+    AccountCall("get_agent_harnesses", "GET", "/api/agent-harnesses", "anyone"),
+    *[
+        AccountCall(route, method, url, "anyone")
+        for route, url in [
+            ("openapi", "/api/hubstead/openapi.json"),
+            ("swagger_ui_html", "/api/hubstead/docs"),
+            ("swagger_ui_redirect", "/api/hubstead/docs/oauth2-redirect"),
+        ]
+        for method in ("GET", "HEAD")
+    ],
+    AccountCall("validate_yaml", "POST", "/api/validate-yaml", "anyone", json={"content": "---\nlicense: mit\n---\n"}),
+    AccountCall("create_session", "POST", "/api/hubstead/login", "anyone",
+                json={"username": "rita", "password": PASSWORD}),
+    AccountCall("delete_session", "POST", "/api/hubstead/logout", "anyone"),
+    AccountCall("get_whoami", "GET", "/api/whoami-v2", "signed-in"),
+    AccountCall("list_access_tokens", "GET", "/api/hubstead/tokens", "full-credential"),
+    AccountCall("create_access_token", "POST", "/api/hubstead/tokens", "full-credential",
+                json={"displayName": "new", "role": "read"}),
+    AccountCall("revoke_access_token", "DELETE", "/api/hubstead/tokens/{token_id}", "full-credential",
+                before="own-token"),
+    AccountCall("admin_list_users", "GET", "/api/hubstead/admin/users", "site-admin"),
+    AccountCall("admin_create_user", "POST", "/api/hubstead/admin/users", "site-admin", json={"name": "new{n}"}),
+    AccountCall("admin_get_user", "GET", "/api/hubstead/admin/users/rita", "site-admin"),
+    AccountCall("admin_update_user", "PATCH", "/api/hubstead/admin/users/rita", "site-admin",
+                json={"disabled": False}),
+    AccountCall("admin_delete_user", "DELETE", "/api/hubstead/admin/users/{name}", "site-admin",
+                before="throwaway-user"),
+    AccountCall("admin_list_user_tokens", "GET", "/api/hubstead/admin/users/rita/tokens", "site-admin"),
+    AccountCall("admin_create_user_token", "POST", "/api/hubstead/admin/users/rita/tokens", "site-admin",
+                json={"displayName": "by-admin", "role": "read"}),
+    AccountCall("admin_revoke_any_token", "DELETE", "/api/hubstead/admin/tokens/{token_id}", "site-admin",
+                before="rita-token"),
+    AccountCall("admin_list_orgs", "GET", "/api/hubstead/admin/orgs", "site-admin"),
+    AccountCall("admin_create_org", "POST", "/api/hubstead/admin/orgs", "site-admin", json={"name": "org{n}"}),
+    AccountCall("admin_delete_org", "DELETE", "/api/hubstead/admin/orgs/{name}", "site-admin",
+                before="throwaway-org"),
+    AccountCall("admin_list_org_members", "GET", "/api/hubstead/admin/orgs/acme/members", "site-admin"),
+    AccountCall("admin_set_org_member", "PUT", "/api/hubstead/admin/orgs/acme/members/rita", "site-admin",
+                json={"role": "read"}),
+    AccountCall("admin_remove_org_member", "DELETE", "/api/hubstead/admin/orgs/acme/members/rita", "site-admin",
+                before="rita-member"),
+    AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit", "site-admin"),
+    AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit?format=jsonl", "site-admin"),
+    # self-authenticating URLs handed out by the LFS batch API: nobody gets in without a valid signature
+    AccountCall("upload_lfs_object", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url", content=b"abc"),
+    AccountCall("upload_lfs_part", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3/part/1", "signed-url",
+                content=b"abc"),
+    AccountCall("complete_lfs_multipart", "POST", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url",
+                json={"oid": LFS_OID, "parts": []}),
+    AccountCall("download_lfs_object", "GET", f"/api/hubstead/lfs/objects/{LFS_OID}", "signed-url"),
+    AccountCall("download_lfs_object", "HEAD", f"/api/hubstead/lfs/objects/{LFS_OID}", "signed-url"),
+    # git-lfs locking is not supported, for anyone, on any repo (git-lfs then turns lock checks off)
+    AccountCall("lfs_locks_model", "GET", "/acme/secret.git/info/lfs/locks", "unsupported"),
+    AccountCall("lfs_locks_model", "POST", "/acme/secret.git/info/lfs/locks/verify", "unsupported", json={}),
+    AccountCall("lfs_locks", "GET", "/datasets/acme/secret.git/info/lfs/locks", "unsupported"),
+    AccountCall("lfs_locks", "POST", "/datasets/acme/secret.git/info/lfs/locks", "unsupported", json={}),
+]  # fmt: skip
+
+# creating a repo, and listings: the namespace or the result depends on the caller (see test_listings...)
+NAMESPACE_ROUTES = {
+    ("create_repo", "POST"),
+    ("list_models", "GET"),
+    ("list_datasets", "GET"),
+    ("list_spaces", "GET"),
+    ("list_liked_repos", "GET"),
+}
+FULL_CREDENTIAL = {"other user", "org reader", "org contributor", "org writer", "org admin", "owner", "site admin"}
+
+
+def account_outcome(rule: str, caller: str) -> str:
+    if rule in ("anyone", "signed-url", "unsupported"):
+        return rule
+    if caller == "revoked token":
+        return INVALID
+    if caller == "anonymous":
+        return DENIED
+    allowed = {"signed-in": True, "full-credential": caller in FULL_CREDENTIAL, "site-admin": caller == "site admin"}
+    return OK if allowed[rule] else DENIED
+
+
+def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> dict[str, str]:
+    names = {"n": str(n), "token_id": "999999", "name": f"gone{n}"}
+    if call.before is None:
+        return names
+    with state.hub.sessions.begin() as session:
+        accounts = AccountService(session)
+        if call.before == "own-token" and caller in USERS:
+            token, _ = accounts.create_token(accounts.get_user(USERS[caller]), f"t{n}", TokenRole.READ)
+            names["token_id"] = str(token.id)
+        elif call.before == "rita-token":
+            token, _ = accounts.create_token(accounts.get_user("rita"), f"t{n}", TokenRole.READ)
+            names["token_id"] = str(token.id)
+        elif call.before == "throwaway-user":
+            accounts.create_user(names["name"])
+        elif call.before == "throwaway-org":
+            accounts.create_org(names["name"])
+        elif call.before == "rita-member":
+            accounts.set_membership(accounts.get_org("acme"), accounts.get_user("rita"), OrgRole.READ)
+    return names
+
+
+def check_account_call(outcome: str, response: Any, anonymous: bool) -> str | None:
+    status = response.status_code
+    if outcome == "anyone":
+        return None if 200 <= status < 300 or status == 307 else f"{status}, expected a success"
+    if outcome == "signed-url":
+        return None if status == 403 else f"{status}, expected 403 (not signed)"
+    if outcome == "unsupported":
+        return None if status == 501 else f"{status}, expected 501"
+    return check(outcome, response, None, anonymous)
+
+
+async def walk_account_calls(state: Hub) -> list[str]:
+    problems = []
+    for call in ACCOUNT_CALLS:
+        for caller, token in state.tokens.items():
+            n = next(state.counter)
+            names = prepare_account_call(state, call, caller, n)
+            kwargs: dict[str, Any] = {"json": _fill(call.json, names)} if call.json is not None else {}
+            if call.content is not None:
+                kwargs["content"] = call.content
+            response = await state.client.request(
+                call.method, call.url.format(**names), headers=auth(token), follow_redirects=False, **kwargs
+            )
+            outcome = account_outcome(call.rule, caller)
+            wrong = check_account_call(outcome, response, caller == "anonymous")
+            if wrong:
+                problems.append(f"{call.route:26} {call.method:6} {caller:27} want {outcome:8}: {wrong}")
+    return problems
+
+
+def visible(caller: str, ns: str, visibility: str) -> bool:
+    return visibility != "private" or LEVELS[caller].get(ns, NONE) >= READ
+
+
+async def walk_namespaces(state: Hub) -> list[str]:
+    """Creating repos (in a namespace), and listings (of what each caller may see)."""
+    client, problems = state.client, []
+    for (ns, _), name in SLOTS.items():
+        for repo_type in ("model", "dataset"):
+            liked = await client.post(f"/api/{API_TYPES[repo_type]}/{ns}/{name}/like", headers=auth(state.root))
+            assert liked.status_code == 200
+    for caller, token in state.tokens.items():
+        for ns in ("acme", "alice"):
+            n = next(state.counter)
+            created = await client.post(
+                "/api/repos/create", json={"name": f"new{n}", "organization": ns}, headers=auth(token)
+            )
+            level = LEVELS[caller].get(ns, NONE)
+            outcome = INVALID if caller == "revoked token" else OK if level >= WRITE else DENIED
+            wrong = check(outcome, created, None, caller == "anonymous")
+            if wrong:
+                problems.append(f"create_repo in {ns:6} {caller:27} want {outcome}: {wrong}")
+            if created.is_success:  # the listings below count only the seeded repos
+                await client.request("DELETE", "/api/repos/delete", json={"name": f"new{n}", "organization": ns},
+                               headers=auth(state.root))  # fmt: skip
+        want = {
+            repo_type: {f"{ns}/{name}" for (ns, vis), name in SLOTS.items() if visible(caller, ns, vis)}
+            for repo_type in ("model", "dataset")
+        }
+        listings = {
+            "models": ("/api/models", want["model"]),
+            "datasets": ("/api/datasets", want["dataset"]),
+            "spaces": ("/api/spaces", set()),
+            "likes": ("/api/users/root/likes", None),
+        }
+        for label, (url, ids) in listings.items():
+            response = await client.get(url, headers=auth(token))
+            if caller == "revoked token":
+                if response.status_code != 401:
+                    problems.append(f"{label} {caller}: {response.status_code}, expected 401")
+                continue
+            if label == "likes":
+                got = {(i["repo"]["type"], i["repo"]["name"]) for i in response.json()}
+                expected_likes = {(t, r) for t in ("model", "dataset") for r in want[t]}
+                if got != expected_likes:
+                    problems.append(f"likes {caller}: {sorted(got ^ expected_likes)} listed wrongly")
+                continue
+            got_ids = {i["id"] for i in response.json()}
+            if got_ids != ids:
+                problems.append(f"{label} {caller}: {sorted(got_ids ^ ids)} listed wrongly")
+    return problems
+
+
+@pytest.mark.anyio
+async def test_endpoints_without_a_repo_answer_every_caller_as_the_matrix_says(state):
+    problems = await walk_account_calls(state) + await walk_namespaces(state)
+    assert not problems, "\n".join(problems)
+
+
+def test_the_matrix_covers_every_endpoint(app):
+    covered = {(c.route, c.method) for c in REPO_CALLS} | {(c.route, c.method) for c in ACCOUNT_CALLS}
+    routes = _app_routes(app)
+    assert sorted(routes - covered - NAMESPACE_ROUTES) == [], "add these endpoints to the matrix"
+    assert sorted((covered | NAMESPACE_ROUTES) - routes) == [], "the matrix names endpoints the app does not have"
