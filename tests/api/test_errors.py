@@ -16,6 +16,7 @@ import pytest
 from huggingface_hub.errors import (
     BadRequestError,
     EntryNotFoundError,
+    GatedRepoError,
     HfHubHTTPError,
     RemoteEntryNotFoundError,
     RepositoryNotFoundError,
@@ -98,6 +99,15 @@ CASES = [
     ),
     _commit("delete-missing-file", ndjson(header_line(), {"key": "deletedFile", "value": {"path": "nope.txt"}}),
             404, "EntryNotFound", RemoteEntryNotFoundError, message_contains="A file with this name doesn't exist"),
+    # gated repos: the files need an accepted access request (metadata stays readable)
+    ErrorCase(
+        "gated-file-anonymous", "HEAD", "/alice/gated/resolve/main/.gitattributes", 401, "GatedRepo", GatedRepoError,
+        who=None, message_contains="Access to model alice/gated is restricted",
+    ),
+    ErrorCase(
+        "gated-file-not-granted", "GET", "/alice/gated/resolve/main/.gitattributes", 403, "GatedRepo",
+        GatedRepoError, who="bob", message_contains="you are not in the authorized list. Visit http",
+    ),
     # permissions
     _commit("write-by-other-user", ndjson(header_line(), ADD), 403, None, HfHubHTTPError, who="bob"),
     _commit("write-with-read-token", ndjson(header_line(), ADD), 403, None, HfHubHTTPError, who="alice-read"),
@@ -164,6 +174,10 @@ def world(live_server, user, other_user) -> World:
     with httpx2.Client(base_url=live_server) as client:
         secret = client.post("/api/repos/create", json={"name": "secret", "private": True}, headers=auth(user.token))
         assert secret.status_code == 200, secret.text
+        gated = client.post("/api/repos/create", json={"name": "gated"}, headers=auth(user.token))
+        assert gated.status_code == 200, gated.text
+        gating = client.put("/api/models/alice/gated/settings", json={"gated": "manual"}, headers=auth(user.token))
+        assert gating.status_code == 200, gating.text
         commits = client.get("/api/models/alice/public/commits/main", headers=auth(user.token)).json()
     tokens = {
         None: None,

@@ -3,7 +3,8 @@ the limit, and the IETF draft's ``RateLimit`` / ``RateLimit-Policy`` fields on e
 
 A token is known by a hash of its Authorization header, so that counting costs no database lookup. Site
 admins are not limited: the request's actor dependency marks an admin's request (``rate_limit_exempt``) and
-their credential is then left alone for a few minutes (its first request is counted, like any other)."""
+their credential is then left alone for a few minutes (its first request is counted, like any other).
+LFS transfers through signed URLs are not counted: the batch request that handed them out was."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from hubstead.hub import Hub
 from hubstead.ratelimit import Decision
 
 POLICY = "default"
+SIGNED_PREFIX = "/api/hubstead/lfs/"
 EXEMPT_SECONDS = 300.0
 MAX_EXEMPT = 10_000
 
@@ -30,7 +32,7 @@ class RateLimitMiddleware:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         limits = self.hub.settings.rate_limit
-        if scope["type"] != "http" or not limits.enabled:
+        if scope["type"] != "http" or not limits.enabled or _signed_transfer(scope):
             await self.app(scope, receive, send)
             return
         key, limit = self._key(scope)
@@ -75,3 +77,9 @@ class RateLimitMiddleware:
         if len(self._exempt) > MAX_EXEMPT:
             self._exempt = {k: until for k, until in self._exempt.items() if until > now}
         self._exempt[key] = now + EXEMPT_SECONDS
+
+
+def _signed_transfer(scope: Scope) -> bool:
+    """An LFS upload or download through a signed URL: it carries no credential (clients PUT without one), and
+    the batch request that handed it out was counted already. Counting it per IP would refuse a big upload."""
+    return scope.get("path", "").startswith(SIGNED_PREFIX) and b"sig=" in scope.get("query_string", b"")
