@@ -79,7 +79,10 @@ def _start_server() -> LiveServer:
 
     assert _server is not None
     if _server.thread is None:
-        config = uvicorn.Config(_server.switch, lifespan="on", log_level="warning", access_log=False)
+        # a long keep-alive, as `hubstead serve` has: pooled client connections are never closed under them
+        config = uvicorn.Config(
+            _server.switch, lifespan="on", log_level="warning", access_log=False, timeout_keep_alive=300
+        )
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [_server.sock]}, daemon=True)
         thread.start()

@@ -9,7 +9,7 @@ import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -30,6 +30,12 @@ class RateLimitSettings(BaseModel):
     login_failures: int = Field(default=5, ge=1, description="Failed sign-ins per user name and IP per window")
     login_ip_failures: int = Field(default=20, ge=1, description="Failed sign-ins per IP per window")
     login_window_seconds: int = Field(default=300, ge=1)
+
+    @model_validator(mode="after")
+    def _redis_needs_a_url(self) -> RateLimitSettings:
+        if self.backend == "redis" and not self.redis_url:
+            raise ValueError("rate_limit.backend 'redis' needs rate_limit.redis_url")
+        return self
 
 
 class Settings(BaseSettings):

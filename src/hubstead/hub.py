@@ -66,9 +66,7 @@ class Hub:
         if limits.backend == "redis":
             from hubstead.ratelimit.redis import RedisRateLimiter
 
-            if not limits.redis_url:
-                raise ValueError("rate_limit.backend 'redis' needs rate_limit.redis_url")
-            return RedisRateLimiter(limits.redis_url)
+            return RedisRateLimiter(limits.redis_url or "")
         return InMemoryRateLimiter()
 
     def close(self) -> None:

@@ -14,6 +14,7 @@ from starlette.testclient import TestClient
 
 from hubstead.accounts.models import Account, Token
 from hubstead.accounts.services import hash_token
+from hubstead.ratelimit import InMemoryRateLimiter
 from tests.api._support import auth
 from tests.conftest import User, make_org, make_user
 
@@ -213,6 +214,7 @@ def test_a_private_file_downloads_with_the_session_cookie(client, user):
 
 
 def test_wrong_passwords_over_and_over_are_rate_limited(client, hub, user, root, settings):
+    hub.__dict__["rate_limiter"] = InMemoryRateLimiter(clock=lambda: 1000.0)  # no window ends mid-test
     limit = settings.rate_limit.login_failures
     for _ in range(limit):
         wrong = client.post("/api/hubstead/login", json={"username": "alice", "password": "guess" * 3})
@@ -349,6 +351,18 @@ def test_odd_account_names_are_refused_and_create_nothing(client, hub, root, nam
         response = client.post(url, json={"name": name}, headers=auth(root.token))
         assert response.status_code in (400, 422), response.text
     assert count(hub, Account) == before
+
+
+@pytest.mark.parametrize(
+    ("name", "status"), [("", 422), ("   ", 400), ("a\u0000b", 400), ("line\nbreak", 400), ("x" * 101, 422)]
+)
+def test_odd_token_names_are_refused_and_create_nothing(client, hub, user, name, status):
+    before = count(hub, Token)
+
+    response = client.post("/api/hubstead/tokens", json={"displayName": name}, headers=auth(user.token))
+
+    assert response.status_code == status, response.text
+    assert count(hub, Token) == before
 
 
 @pytest.mark.parametrize("path", ["/api/hubstead/tokens/abc", "/api/hubstead/tokens/99999999999999999999"])

@@ -27,6 +27,9 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
+KEEP_ALIVE_SECONDS = 75
+
+
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -34,7 +37,9 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     options: dict[str, Any] = {"host": host, "port": port, "log_level": args.log_level}
-    options |= {"proxy_headers": True, "server_header": False}
+    # clients pool connections: a short keep-alive makes the server close one just as a client reuses it,
+    # which the client sees as "server disconnected" (huggingface_hub does not retry its first HEAD)
+    options |= {"proxy_headers": True, "server_header": False, "timeout_keep_alive": KEEP_ALIVE_SECONDS}
     print(f"Hubstead {settings.data_dir.resolve()} listening on http://{host}:{port}", file=sys.stderr)
     _tune_malloc()
     if args.workers > 1:
