@@ -48,8 +48,12 @@ def hand_made_search_objects(connection: Connection) -> set[str]:
         tables = connection.scalars(text("SELECT name FROM sqlite_master WHERE type = 'table'")).all()
         return {t for t in tables for v in virtual if t == v or t.startswith(f"{v}_")}
     if connection.dialect.name == "postgresql":
+        # the catalogs only: pg_indexes calls pg_get_indexdef on every index, which fails ("could not open
+        # relation") when a concurrent test drops its schema meanwhile
         query = (
-            "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() AND indexdef ~ ' USING (gin|gist) '"
+            "SELECT c.relname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "JOIN pg_am a ON a.oid = c.relam "
+            "WHERE c.relkind = 'i' AND n.nspname = current_schema() AND a.amname IN ('gin', 'gist')"
         )
         return set(connection.scalars(text(query)).all())
     return set()
