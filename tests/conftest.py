@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hubstead.config import Settings
+from hubstead.config import RateLimitSettings, Settings
 
 _server: LiveServer | None = None
 
@@ -121,7 +121,14 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path / "hub", database_url=database_url, secret_key="test-secret")
+    # rate limiting is on by default; tests that hammer the server must not depend on its budgets (its own
+    # tests, in tests/api/test_rate_limits.py, turn it on)
+    return Settings(
+        data_dir=tmp_path / "hub",
+        database_url=database_url,
+        secret_key="test-secret",
+        rate_limit=RateLimitSettings(enabled=False),
+    )
 
 
 @pytest.fixture

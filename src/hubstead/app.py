@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -17,17 +19,22 @@ from hubstead.api.routes import (
     accounts,
     admin,
     commits,
+    discussions,
     files,
     git,
     lfs,
     likes,
     misc,
+    orgs,
     refs,
     repos,
     search,
+    sessions,
     signin,
     tokens,
+    xet,
 )
+from hubstead.audit.retention import prune_periodically
 from hubstead.config import Settings
 from hubstead.hub import Hub
 
@@ -40,7 +47,13 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        retention = settings.audit_retention_days
+        pruner = asyncio.create_task(prune_periodically(hub.sessions, retention)) if retention else None
         yield
+        if pruner is not None:
+            pruner.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await pruner  # a prune under way finishes before the engine goes
         hub.close()
 
     app = FastAPI(
@@ -61,15 +74,19 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         misc,
         accounts,
         signin,
+        sessions,
         tokens,
         admin,
+        orgs,
         search,
         likes,
         lfs,
+        xet,
         git,
         repos,
         access_requests,
         commits,
+        discussions,
         refs,
         files,
     ):

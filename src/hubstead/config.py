@@ -16,17 +16,27 @@ MiB = 1024 * 1024
 
 
 class RateLimitSettings(BaseModel):
-    """``HUBSTEAD_RATE_LIMIT__<FIELD>``. Requests are counted per token (any Authorization header) or, without
-    one, per client IP, in fixed windows; site admins are not limited. Failed sign-ins are always limited."""
+    """``HUBSTEAD_RATE_LIMIT__<FIELD>``. Requests are counted in fixed windows in two buckets: ``resolvers`` (file
+    transfers: resolve, LFS batch, git) and ``api`` (everything else); per token (any Authorization header) or,
+    without one, per client IP. Site admins are not limited. Failed sign-ins are always limited.
 
-    enabled: bool = Field(default=False, description="Limit requests per token and per IP (429 past the limit)")
+    The defaults are generous: a CI farm behind one address downloading a 1,000-file repo (one API call, and a
+    HEAD and a GET per file) thirty times in five minutes stays under the anonymous budget."""
+
+    enabled: bool = Field(default=True, description="Limit requests per token and per IP (429 past the limit)")
     backend: Literal["memory", "redis"] = Field(
         default="memory", description="memory: per process; redis: shared by every replica (needs redis_url)"
     )
     redis_url: str | None = None
-    window_seconds: int = Field(default=60, ge=1)
-    token_requests: int = Field(default=1000, ge=1, description="Requests per window for one token")
-    anonymous_requests: int = Field(default=300, ge=1, description="Requests per window from one IP, no token")
+    window_seconds: int = Field(default=300, ge=1)
+    token_requests: int = Field(default=10_000, ge=1, description="API requests per window for one token")
+    anonymous_requests: int = Field(default=3_000, ge=1, description="API requests per window from one IP, no token")
+    token_downloads: int = Field(
+        default=150_000, ge=1, description="Transfer requests (resolve, LFS batch, git) per window for one token"
+    )
+    anonymous_downloads: int = Field(
+        default=60_000, ge=1, description="Transfer requests per window from one IP, no token"
+    )
     login_failures: int = Field(default=5, ge=1, description="Failed sign-ins per user name and IP per window")
     login_ip_failures: int = Field(default=20, ge=1, description="Failed sign-ins per IP per window")
     login_window_seconds: int = Field(default=300, ge=1)
@@ -36,6 +46,22 @@ class RateLimitSettings(BaseModel):
         if self.backend == "redis" and not self.redis_url:
             raise ValueError("rate_limit.backend 'redis' needs rate_limit.redis_url")
         return self
+
+
+class XetSettings(BaseModel):
+    """``HUBSTEAD_XET__<FIELD>``: the Xet protocol (chunk-level deduplicated uploads and downloads)."""
+
+    enabled: bool = Field(default=True, description="Advertise Xet on downloads and hand out CAS tokens")
+    cas_url: str | None = Field(
+        default=None, description="Where clients reach the CAS; default: this server, under /api/hubstead/xet"
+    )
+    token_ttl_seconds: int = Field(default=3600, ge=90, description="Lifetime of CAS tokens (clients refresh)")
+    gc_grace_hours: float = Field(
+        default=24, ge=0, description="Garbage collection leaves xorbs used this recently alone (uploads in flight)"
+    )
+    convert_lfs: bool = Field(
+        default=True, description="Chunk files uploaded through plain LFS into xorbs, so they download through Xet"
+    )
 
 
 class Settings(BaseSettings):
@@ -62,7 +88,11 @@ class Settings(BaseSettings):
     list_page_size: int = 1000
     commits_page_size: int = 50
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    xet: XetSettings = Field(default_factory=XetSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
+    audit_retention_days: int = Field(
+        default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"
+    )
 
     @property
     def resolved_database_url(self) -> str:

@@ -7,7 +7,9 @@ HubsteadError
 │   ├── EntryNotFoundError           (EntryNotFound)
 │   ├── AccountNotFoundError
 │   ├── TokenNotFoundError
+│   ├── SessionNotFoundError
 │   ├── AccessRequestNotFoundError
+│   ├── DiscussionNotFoundError
 │   └── BlobNotFoundError
 ├── AuthenticationError              (bad or revoked credentials)
 │   ├── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
@@ -19,7 +21,8 @@ HubsteadError
 │   ├── RepoAlreadyExistsError
 │   ├── AccountAlreadyExistsError
 │   ├── RefAlreadyExistsError
-│   └── ConcurrentUpdateError        (a ref moved under us and we could not retry)
+│   ├── ConcurrentUpdateError        (a ref moved under us and we could not retry)
+│   └── MergeConflictError           (a pull request that cannot be merged cleanly)
 ├── PreconditionFailedError
 │   └── StaleParentCommitError
 ├── InvalidInputError
@@ -27,7 +30,8 @@ HubsteadError
 │   ├── InvalidRevisionError
 │   ├── InvalidPathError
 │   ├── InvalidCommitError
-│   └── ChecksumMismatchError
+│   ├── ChecksumMismatchError
+│   └── XetFormatError           (XetFormatError: a malformed xorb or shard)
 ├── UnprocessableError
 │   └── LfsObjectMissingError
 ├── RangeNotSatisfiableError
@@ -75,7 +79,15 @@ class TokenNotFoundError(NotFoundError):
     pass
 
 
+class SessionNotFoundError(NotFoundError):
+    pass
+
+
 class AccessRequestNotFoundError(NotFoundError):
+    pass
+
+
+class DiscussionNotFoundError(NotFoundError):
     pass
 
 
@@ -161,6 +173,14 @@ class ConcurrentUpdateError(ConflictError):
     pass
 
 
+class MergeConflictError(ConflictError):
+    """Merging a pull request would conflict; ``paths`` are the conflicting files."""
+
+    def __init__(self, message: str, paths: list[str]) -> None:
+        super().__init__(message, paths=paths)
+        self.paths = paths
+
+
 class PreconditionFailedError(HubsteadError):
     pass
 
@@ -196,6 +216,12 @@ class InvalidCommitError(InvalidInputError):
 
 class ChecksumMismatchError(InvalidInputError):
     pass
+
+
+class XetFormatError(InvalidInputError):
+    """A xorb or shard body that breaks the Xet binary format, its limits or its hashes (400)."""
+
+    code = "XetFormatError"
 
 
 class UnprocessableError(HubsteadError):

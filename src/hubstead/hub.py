@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -19,6 +20,8 @@ from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
+from hubstead.xet.convert import convert_in_background
+from hubstead.xet.tokens import CasTokens
 
 
 @dataclass
@@ -31,6 +34,7 @@ class Hub:
     signer: UrlSigner
     recent_requesters: RecentRequesters = field(default_factory=RecentRequesters)
     stats_rolled_on: date | None = None
+    _conversions: list[Future[None]] = field(default_factory=list)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:
@@ -60,6 +64,29 @@ class Hub:
         return GitTransport(self.git, self.settings.data_dir / "git-hooks")
 
     @cached_property
+    def _xet_converter(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(1, thread_name_prefix="xet-convert")
+
+    def convert_to_xet(self, oid: str) -> Future[None] | None:
+        """Chunk a newly uploaded LFS object into xorbs, one object at a time in the background (it stays
+        downloadable through LFS meanwhile, and if it fails)."""
+        if not self.settings.xet.convert_lfs:
+            return None
+        future = self._xet_converter.submit(convert_in_background, self.sessions, self.blobs, oid)
+        self._conversions.append(future)
+        self._conversions = [f for f in self._conversions if not f.done()]
+        return future
+
+    def wait_for_conversions(self, timeout: float | None = None) -> None:
+        for future in list(self._conversions):
+            future.result(timeout)
+
+    @cached_property
+    def cas_tokens(self) -> CasTokens:
+        """Tokens for the Xet CAS (xet-read-token / xet-write-token)."""
+        return CasTokens(self.settings.resolved_secret_key(), self.settings.xet.token_ttl_seconds)
+
+    @cached_property
     def rate_limiter(self) -> RateLimiter:
         """Request and sign-in counters (see config.RateLimitSettings)."""
         limits = self.settings.rate_limit
@@ -70,6 +97,8 @@ class Hub:
         return InMemoryRateLimiter()
 
     def close(self) -> None:
+        if "_xet_converter" in self.__dict__:
+            self._xet_converter.shutdown(wait=True, cancel_futures=True)
         if "rate_limiter" in self.__dict__:
             self.rate_limiter.close()
         self.engine.dispose()

@@ -22,6 +22,7 @@ import pytest
 
 from hubstead.accounts.models import OrgRole, TokenRole
 from hubstead.accounts.services import AccountService
+from hubstead.accounts.sessions import SessionService
 from tests.api._support import API_TYPES, LFS_CONTENT, LFS_OID, URL_PREFIX, auth, file_line, header_line, ndjson
 from tests.api.test_privacy import NEW_COMMIT, NEW_OID, _app_routes, _batch
 
@@ -178,13 +179,15 @@ class Call:
     route: str
     method: str
     url: str
-    need: str  # read | account | files | contribute | write | ask | requests | manage-requests
+    need: str  # read | account | files | contribute | write | ask | requests | manage-requests | discuss | own
     json: Any = None
     data: dict[str, str] | None = None
     content: bytes | None = None
     headers: dict[str, str] = field(default_factory=dict)
     repo_type: str = "model"
-    before: str | None = None  # keep-branch | v0-tag | rita-pending
+    # keep-branch | v0-tag | rita-pending | discussion | pr (by the site admin) | own-discussion | own-pr (by the
+    # caller, if it may take part in discussions there; else by the site admin)
+    before: str | None = None
     after: str | None = None  # recreate | move-back
 
 
@@ -207,11 +210,11 @@ def _transport_calls(repo_type: str) -> list[Call]:
         Call(f"git-refs-{t}", f"git_info_refs{suffix}", "GET", "{web}/info/refs?service=git-upload-pack", "files",
              repo_type=t),
         Call(f"git-refs-push-{t}", f"git_info_refs{suffix}", "GET", "{web}.git/info/refs?service=git-receive-pack",
-             "write", repo_type=t),
+             "contribute", repo_type=t),
         Call(f"git-upload-pack-{t}", f"git_upload_pack{suffix}", "POST", "{web}/git-upload-pack", "files",
              content=b"0000", headers={"content-type": upload}, repo_type=t),
-        Call(f"git-receive-pack-{t}", f"git_receive_pack{suffix}", "POST", "{web}.git/git-receive-pack", "write",
-             content=b"0000", headers={"content-type": receive}, repo_type=t),
+        Call(f"git-receive-pack-{t}", f"git_receive_pack{suffix}", "POST", "{web}.git/git-receive-pack",
+             "contribute", content=b"0000", headers={"content-type": receive}, repo_type=t),
         Call(f"resolve-{t}", "resolve_model_file" if t == "model" else "resolve_file", "GET",
              "{web}/resolve/main/hello.txt", "files", repo_type=t),
         Call(f"resolve-head-{t}", "resolve_model_file" if t == "model" else "resolve_file", "HEAD",
@@ -230,6 +233,8 @@ REPO_CALLS = [
     Call("refs", "list_repo_refs", "GET", "{api}/refs", "read"),
     Call("commits", "list_repo_commits", "GET", "{api}/commits/main", "read"),
     Call("likers", "list_repo_likers", "GET", "{api}/likers", "read"),
+    Call("xet-read-token", "get_xet_read_token", "GET", "{api}/xet-read-token/main", "files"),
+    Call("xet-write-token", "get_xet_write_token", "GET", "{api}/xet-write-token/main", "contribute"),
     Call("like", "like_repo", "POST", "{api}/like", "account"),
     Call("unlike", "unlike_repo", "DELETE", "{api}/like", "account"),
     Call("preupload", "preupload_files", "POST", "{api}/preupload/keep", "contribute",
@@ -248,6 +253,37 @@ REPO_CALLS = [
          json={"user": "rita", "status": "accepted"}, before="rita-pending"),
     Call("access-grant", "grant_access", "POST", "{api}/user-access-request/grant", "manage-requests",
          json={"user": "rita"}, before="rita-pending"),
+    # discussions and pull requests: read by readers; opened and commented by signed-in readers whose credential
+    # may write discussions; their own ones closed, renamed and pushed to by their authors; the rest by maintainers
+    Call("discussions", "list_repo_discussions", "GET", "{api}/discussions?status=open", "read"),
+    Call("discussion-create", "create_discussion", "POST", "{api}/discussions", "discuss",
+         json={"title": "t{n}", "description": "d"}),
+    Call("pr-create", "create_discussion", "POST", "{api}/discussions", "discuss",
+         json={"title": "t{n}", "pullRequest": True}),
+    Call("pr-commit", "create_commit", "POST", "{api}/commit/main?create_pr=1", "discuss", content=BRANCH_COMMIT,
+         headers=NDJSON),
+    Call("pr-preupload", "preupload_files", "POST", "{api}/preupload/main?create_pr=1", "discuss",
+         json={"files": [{"path": "new.txt", "sample": "", "size": 4}]}),
+    Call("pr-details", "get_discussion_details", "GET", "{api}/discussions/{num}?diff=1", "read", before="pr"),
+    Call("discussion-comment", "comment_discussion", "POST", "{api}/discussions/{num}/comment", "discuss",
+         json={"comment": "c{n}"}, before="discussion"),
+    Call("discussion-edit", "edit_discussion_comment", "POST", "{api}/discussions/{num}/comment/{comment}/edit",
+         "own", json={"content": "e{n}"}, before="own-discussion"),
+    Call("discussion-hide", "hide_discussion_comment", "POST", "{api}/discussions/{num}/comment/{comment}/hide",
+         "own", before="own-discussion"),
+    Call("discussion-hide-other", "hide_discussion_comment", "POST",
+         "{api}/discussions/{num}/comment/{comment}/hide", "write", before="discussion"),
+    Call("discussion-title", "rename_discussion", "POST", "{api}/discussions/{num}/title", "write",
+         json={"title": "r{n}"}, before="discussion"),
+    Call("discussion-close", "change_discussion_status", "POST", "{api}/discussions/{num}/status", "write",
+         json={"status": "closed"}, before="discussion"),
+    Call("discussion-close-own", "change_discussion_status", "POST", "{api}/discussions/{num}/status", "own",
+         json={"status": "closed"}, before="own-discussion"),
+    Call("pr-push-own", "create_commit", "POST", "{api}/commit/refs%2Fpr%2F{num}", "own", content=BRANCH_COMMIT,
+         headers=NDJSON, before="own-pr"),
+    Call("pr-push-other", "create_commit", "POST", "{api}/commit/refs%2Fpr%2F{num}", "write", content=BRANCH_COMMIT,
+         headers=NDJSON, before="pr"),
+    Call("pr-merge", "merge_pull_request", "POST", "{api}/discussions/{num}/merge", "write", before="pr"),
     Call("move", "move_repo", "POST", "/api/repos/move", "write",
          json={"fromRepo": "{repo}", "toRepo": "{ns}/moved{n}", "type": "{type}"}, after="move-back"),
     Call("delete", "delete_repo", "DELETE", "/api/repos/delete", "write",
@@ -263,7 +299,9 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-async def send(client: httpx.AsyncClient, call: Call, repo_id: str, token: str | None, n: int) -> Any:
+async def send(
+    client: httpx.AsyncClient, call: Call, repo_id: str, token: str | None, n: int, seeded: dict[str, str] | None = None
+) -> Any:
     ns, name = repo_id.split("/")
     names = {
         "api": f"/api/{API_TYPES[call.repo_type]}/{repo_id}",
@@ -274,6 +312,7 @@ async def send(client: httpx.AsyncClient, call: Call, repo_id: str, token: str |
         "type": call.repo_type,
         "n": str(n),
     }
+    names = {"num": "1", "comment": "1"} | (seeded or {}) | names  # a missing repo's calls get placeholders
     kwargs: dict[str, Any] = {}
     if call.json is not None:
         kwargs["json"] = _fill(call.json, names)
@@ -302,6 +341,8 @@ def expected(caller: str, call: Call, ns: str, visibility: str) -> str:
         return OK
     if need == "files":
         return OK if not gated or member >= READ else GATED
+    if need in ("discuss", "own"):  # "own": what it changes is the caller's own, if it may take part at all
+        return OK if may_discuss(caller, ns) else DENIED
     if need in ("account", "ask"):
         if anonymous:
             return DENIED
@@ -358,8 +399,41 @@ async def state(app: Any, hub: Any) -> AsyncIterator[Hub]:
         yield Hub(client=client, hub=hub, tokens=tokens, root=root, rita=rita)
 
 
-async def prepare(state: Hub, call: Call, repo_id: str, visibility: str) -> None:
+def may_discuss(caller: str, ns: str) -> bool:
+    """Whether the caller's credential may write to discussions in ``ns`` (reading the repo aside)."""
+    if caller in ("anonymous", "revoked token", *NO_DISCUSSION_RIGHTS):
+        return False
+    return caller != "fine-grained in scope" or ns == "acme"  # its repo.write scope covers acme only
+
+
+# read tokens, and fine-grained tokens without discussion.write or repo.write where they are used
+NO_DISCUSSION_RIGHTS = ("read token", "org admin read token", "fine-grained read in scope", "fine-grained out of scope")
+
+
+async def open_discussion(state: Hub, call: Call, repo_id: str, visibility: str, caller: str) -> dict[str, str]:
+    """A discussion (with a first comment) or a pull request (with a commit), as ``call.before`` asks."""
+    ns, api = repo_id.split("/")[0], f"/api/{API_TYPES[call.repo_type]}/{repo_id}"
+    token = state.root
+    if call.before in ("own-discussion", "own-pr") and visible(caller, ns, visibility) and may_discuss(caller, ns):
+        token = state.tokens[caller] or state.root
+    if call.before in ("pr", "own-pr"):
+        body = ndjson(header_line("a change", description="please"), file_line(f"pr{next(state.counter)}.txt"))
+        opened = await state.client.post(f"{api}/commit/main?create_pr=1", content=body, headers=NDJSON | auth(token))
+        assert opened.status_code == 200, opened.text
+        return {"num": opened.json()["pullRequestUrl"].rsplit("/", 1)[1]}
+    opened = await state.client.post(f"{api}/discussions", json={"title": "a question", "description": "why?"},
+                                     headers=auth(token))  # fmt: skip
+    assert opened.status_code == 200, opened.text
+    num = opened.json()["num"]
+    details = await state.client.get(f"{api}/discussions/{num}", headers=auth(state.root))
+    return {"num": str(num), "comment": details.json()["events"][0]["id"]}
+
+
+async def prepare(state: Hub, call: Call, repo_id: str, visibility: str, caller: str = "") -> dict[str, str]:
+    """Set up what the call needs; returns the names its templates need ({num}, {comment})."""
     client, api = state.client, f"/api/{API_TYPES[call.repo_type]}/{repo_id}"
+    if call.before in ("discussion", "pr", "own-discussion", "own-pr"):
+        return await open_discussion(state, call, repo_id, visibility, caller)
     if call.before == "keep-branch":
         assert (await client.post(f"{api}/branch/keep", headers=auth(state.root))).status_code in (200, 409)
     elif call.before == "v0-tag":
@@ -373,6 +447,7 @@ async def prepare(state: Hub, call: Call, repo_id: str, visibility: str) -> None
             f"{api}/user-access-request/handle", json={"user": "rita", "status": "pending"}, headers=auth(state.root)
         )
         assert handled.status_code in (200, 404)  # 404: already pending
+    return {}
 
 
 async def clean_up(state: Hub, call: Call, repo_id: str, visibility: str, response: Any, n: int) -> None:
@@ -399,9 +474,9 @@ async def walk(state: Hub, namespaces: set[str]) -> list[str]:
                 continue
             repo_id = f"{ns}/{name}"
             for caller, token in state.tokens.items():
-                await prepare(state, call, repo_id, visibility)
+                seeded = await prepare(state, call, repo_id, visibility, caller)
                 n = next(state.counter)
-                response = await send(state.client, call, repo_id, token, n)
+                response = await send(state.client, call, repo_id, token, n, seeded)
                 outcome = expected(caller, call, ns, visibility)
                 wrong = check(outcome, response, missing[caller], caller == "anonymous")
                 if wrong:
@@ -427,11 +502,15 @@ class AccountCall:
     route: str
     method: str
     url: str
-    rule: str  # anyone | signed-in | full-credential | site-admin | signed-url | unsupported
+    rule: str  # who may call it (see account_outcome): anyone, public, signed-in, full-credential, org-member, ...
+    # org-admin, site-admin, signed-url, unsupported
     json: Any = None
     content: bytes | None = None
-    before: str | None = None  # own-token | rita-token | throwaway-user | throwaway-org | rita-member
+    # own-token | own-session | own-password | rita-token | throwaway-user | throwaway-org | rita-member
+    before: str | None = None
 
+
+XET = "/api/hubstead/xet"
 
 ACCOUNT_CALLS = [
     AccountCall("get_health", "GET", "/api/health", "anyone"),
@@ -476,6 +555,19 @@ ACCOUNT_CALLS = [
                 json={"role": "read"}),
     AccountCall("admin_remove_org_member", "DELETE", "/api/hubstead/admin/orgs/acme/members/rita", "site-admin",
                 before="rita-member"),
+    AccountCall("admin_reset_user_password", "PUT", "/api/hubstead/admin/users/rita/password", "site-admin",
+                json={"password": PASSWORD}),
+    AccountCall("list_own_sessions", "GET", "/api/hubstead/sessions", "full-credential"),
+    AccountCall("revoke_own_session", "DELETE", "/api/hubstead/sessions/{session_id}", "full-credential",
+                before="own-session"),
+    AccountCall("revoke_other_sessions", "DELETE", "/api/hubstead/sessions", "full-credential"),
+    AccountCall("change_own_password", "POST", "/api/hubstead/password", "full-credential",
+                json={"currentPassword": PASSWORD, "newPassword": "a new password"}, before="own-password"),
+    AccountCall("list_organization_members", "GET", "/api/organizations/acme/members", "public"),
+    AccountCall("list_org_members", "GET", "/api/hubstead/orgs/acme/members", "org-member"),
+    AccountCall("set_org_member", "PUT", "/api/hubstead/orgs/acme/members/rita", "org-admin", json={"role": "read"}),
+    AccountCall("remove_org_member", "DELETE", "/api/hubstead/orgs/acme/members/rita", "org-admin",
+                before="rita-member"),
     AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit", "site-admin"),
     AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit?format=jsonl", "site-admin"),
     # self-authenticating URLs handed out by the LFS batch API: nobody gets in without a valid signature
@@ -484,8 +576,28 @@ ACCOUNT_CALLS = [
                 content=b"abc"),
     AccountCall("complete_lfs_multipart", "POST", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url",
                 json={"oid": LFS_OID, "parts": []}),
-    AccountCall("download_lfs_object", "GET", f"/api/hubstead/lfs/objects/{LFS_OID}", "signed-url"),
-    AccountCall("download_lfs_object", "HEAD", f"/api/hubstead/lfs/objects/{LFS_OID}", "signed-url"),
+    AccountCall("download_lfs_object", "GET", f"/api/hubstead/lfs/objects/1/{LFS_OID}", "signed-url"),
+    AccountCall("download_lfs_object", "HEAD", f"/api/hubstead/lfs/objects/1/{LFS_OID}", "signed-url"),
+    # the Xet CAS takes only the CAS tokens the hub's xet-*-token routes hand out (bound to one repo, checked
+    # there); a hub credential, valid or not, is not one. Xorb bytes and grant uploads are signed URLs.
+    *[
+        AccountCall(route, method, f"{XET}{path}", "cas-token", content=b"x")
+        for route, method, path in [
+            ("upload_xorb", "POST", f"/v1/xorbs/default/{LFS_OID}"),
+            ("head_xorb", "HEAD", f"/v1/xorbs/default/{LFS_OID}"),
+            ("create_xorb_grant", "POST", f"/v1/xorb-grants/default/{LFS_OID}"),
+            ("commit_granted_xorb", "POST", f"/v1/xorb-commits/default/{LFS_OID}/grant/abc"),
+            ("upload_shard", "POST", "/v1/shards"),
+            ("upload_shard_v2", "POST", "/v2/shards"),
+            ("get_dedup_shard", "GET", f"/v1/chunks/default/{LFS_OID}"),
+            ("get_reconstruction", "GET", f"/v1/reconstructions/{LFS_OID}"),
+            ("get_reconstruction_v2", "GET", f"/v2/reconstructions/{LFS_OID}"),
+        ]
+    ],
+    AccountCall("upload_granted_xorb", "PUT", f"{XET}/grants/{LFS_OID}/abc/3/7", "signed-url", content=b"abc"),
+    AccountCall("get_xorb_bytes", "GET", f"{XET}/xorbs/{LFS_OID}.abc", "signed-url"),
+    AccountCall("get_xorb_bytes", "HEAD", f"{XET}/xorbs/{LFS_OID}.abc", "signed-url"),
+    AccountCall("post_telemetry", "POST", "/v1/telemetry", "anyone", json={}),
     # git-lfs locking is not supported, for anyone, on any repo (git-lfs then turns lock checks off)
     AccountCall("lfs_locks_model", "GET", "/acme/secret.git/info/lfs/locks", "unsupported"),
     AccountCall("lfs_locks_model", "POST", "/acme/secret.git/info/lfs/locks/verify", "unsupported", json={}),
@@ -502,21 +614,33 @@ NAMESPACE_ROUTES = {
     ("list_liked_repos", "GET"),
 }
 FULL_CREDENTIAL = {"other user", "org reader", "org contributor", "org writer", "org admin", "owner", "site admin"}
+# who sees acme's members with their roles (members with any token but a fine-grained one lacking
+# org.members.read), and who manages them (its admin, and the site admin, with write tokens)
+ORG_MEMBER = {"org reader", "org contributor", "org writer", "org admin", "org admin read token", "site admin"}
+ORG_ADMIN = {"org admin", "site admin"}
 
 
 def account_outcome(rule: str, caller: str) -> str:
-    if rule in ("anyone", "signed-url", "unsupported"):
+    if rule in ("anyone", "signed-url", "unsupported", "cas-token"):
         return rule
     if caller == "revoked token":
         return INVALID
+    if rule == "public":  # anybody, anonymous included; a bad credential is refused as everywhere
+        return OK
     if caller == "anonymous":
         return DENIED
-    allowed = {"signed-in": True, "full-credential": caller in FULL_CREDENTIAL, "site-admin": caller == "site admin"}
+    allowed = {
+        "signed-in": True,
+        "full-credential": caller in FULL_CREDENTIAL,
+        "org-member": caller in ORG_MEMBER,
+        "org-admin": caller in ORG_ADMIN,
+        "site-admin": caller == "site admin",
+    }
     return OK if allowed[rule] else DENIED
 
 
 def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> dict[str, str]:
-    names = {"n": str(n), "token_id": "999999", "name": f"gone{n}"}
+    names = {"n": str(n), "token_id": "999999", "name": f"gone{n}", "session_id": "999999"}
     if call.before is None:
         return names
     with state.hub.sessions.begin() as session:
@@ -524,6 +648,12 @@ def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> 
         if call.before == "own-token" and caller in USERS:
             token, _ = accounts.create_token(accounts.get_user(USERS[caller]), f"t{n}", TokenRole.READ)
             names["token_id"] = str(token.id)
+        elif call.before == "own-session" and caller in USERS:
+            user = accounts.get_user(USERS[caller])
+            SessionService(session).create_session(user)
+            names["session_id"] = str(SessionService(session).list_user_sessions(user)[0].id)
+        elif call.before == "own-password" and caller in USERS:
+            accounts.set_password(accounts.get_user(USERS[caller]), PASSWORD)
         elif call.before == "rita-token":
             token, _ = accounts.create_token(accounts.get_user("rita"), f"t{n}", TokenRole.READ)
             names["token_id"] = str(token.id)
@@ -544,6 +674,8 @@ def check_account_call(outcome: str, response: Any, anonymous: bool) -> str | No
         return None if status == 403 else f"{status}, expected 403 (not signed)"
     if outcome == "unsupported":
         return None if status == 501 else f"{status}, expected 501"
+    if outcome == "cas-token":
+        return None if status == 401 else f"{status}, expected 401 (not a CAS token)"
     return check(outcome, response, None, anonymous)
 
 

@@ -47,6 +47,9 @@ class Call:
     changes: bool = True  # a successful write changes what snapshot() sees
     extra_headers: dict[str, str] = field(default_factory=dict)
     gated: bool = False  # the repo is gated (manual) and its owner has asked for access, before the call
+    # the owner has opened pull request #1 (adding pr.txt, its description a first comment: {comment})
+    discussion: bool = False
+    author_only: bool = False  # only the author of what it changes may call it: neither a read nor a write
 
 
 def _fill(value: Any, names: dict[str, str]) -> Any:
@@ -59,9 +62,11 @@ def _fill(value: Any, names: dict[str, str]) -> Any:
     return value
 
 
-def send(client: httpx.Client, call: Call, repo_id: str, token: str | None) -> httpx.Response:
+def send(
+    client: httpx.Client, call: Call, repo_id: str, token: str | None, seeded: dict[str, str] | None = None
+) -> httpx.Response:
     ns, name = repo_id.split("/")
-    names = {
+    names = (seeded or {}) | {
         "api": f"/api/{API_TYPES[call.repo_type]}/{repo_id}",
         "web": f"/{URL_PREFIX[call.repo_type]}{repo_id}",
         "repo": repo_id,
@@ -119,13 +124,44 @@ def _git_calls(repo_type: str) -> list[Call]:
     ]  # fmt: skip
 
 
-def gate(client: httpx.Client, call: Call, repo_id: str, owner_token: str) -> None:
-    """Gate the repo (manual approval) and leave a pending access request of its owner, alice."""
-    if not call.gated:
-        return
+def gate(client: httpx.Client, call: Call, repo_id: str, owner_token: str) -> dict[str, str]:
+    """Gate the repo (manual approval) and leave a pending access request of its owner, alice; or open a pull
+    request as alice. Returns the names the call's templates need ({comment})."""
     api = f"/api/{API_TYPES[call.repo_type]}/{repo_id}"
+    if call.discussion:
+        body = ndjson(header_line("Add pr.txt", description="please merge"), file_line("pr.txt"))
+        opened = client.post(f"{api}/commit/main?create_pr=1", content=body, headers=NDJSON | auth(owner_token))
+        assert opened.status_code == 200, opened.text
+        events = client.get(f"{api}/discussions/1", headers=auth(owner_token)).json()["events"]
+        return {"comment": events[0]["id"]}
+    if not call.gated:
+        return {}
     assert client.put(f"{api}/settings", json={"gated": "manual"}, headers=auth(owner_token)).status_code == 200
     assert client.post(f"{api}/ask-access", headers=auth(owner_token)).status_code == 200
+    return {}
+
+
+# discussions and pull requests: reading and taking part need only to see the repo; the rest is for maintainers
+DISCUSSION_CALLS = [
+    Call("discussions", "list_repo_discussions", "GET", "{api}/discussions"),
+    Call("discussion-create", "create_discussion", "POST", "{api}/discussions", json={"title": "hi"}),
+    Call("pr-commit", "create_commit", "POST", "{api}/commit/main?create_pr=1", content=NEW_COMMIT,
+         extra_headers=NDJSON),
+    Call("pr-preupload", "preupload_files", "POST", "{api}/preupload/main?create_pr=1",
+         json={"files": [{"path": "new.txt", "sample": "", "size": 4}]}),
+    Call("discussion", "get_discussion_details", "GET", "{api}/discussions/1?diff=1", discussion=True),
+    Call("discussion-comment", "comment_discussion", "POST", "{api}/discussions/1/comment", json={"comment": "hi"},
+         discussion=True),
+    Call("discussion-edit", "edit_discussion_comment", "POST", "{api}/discussions/1/comment/{comment}/edit",
+         json={"content": "edited"}, discussion=True, author_only=True),
+    Call("discussion-hide", "hide_discussion_comment", "POST", "{api}/discussions/1/comment/{comment}/hide",
+         discussion=True, write=True, changes=False),
+    Call("discussion-title", "rename_discussion", "POST", "{api}/discussions/1/title", json={"title": "renamed"},
+         discussion=True, write=True, changes=False),
+    Call("discussion-status", "change_discussion_status", "POST", "{api}/discussions/1/status",
+         json={"status": "closed"}, discussion=True, write=True, changes=False),
+    Call("pr-merge", "merge_pull_request", "POST", "{api}/discussions/1/merge", discussion=True, write=True),
+]  # fmt: skip
 
 
 # gated-repo access requests (asking needs only to see the repo; the rest needs the right to manage it)
@@ -172,11 +208,14 @@ CALLS = [
     Call("like", "like_repo", "POST", "{api}/like"),
     Call("unlike", "unlike_repo", "DELETE", "{api}/like"),
     Call("likers", "list_repo_likers", "GET", "{api}/likers"),
+    Call("xet-read-token", "get_xet_read_token", "GET", "{api}/xet-read-token/main"),
+    Call("xet-write-token", "get_xet_write_token", "GET", "{api}/xet-write-token/main", write=True, changes=False),
     *_lfs_calls("model"),
     *_lfs_calls("dataset"),
     *_git_calls("model"),
     *_git_calls("dataset"),
     *ACCESS_REQUEST_CALLS,
+    *DISCUSSION_CALLS,
     Call(
         "delete",
         "delete_repo",
@@ -195,7 +234,7 @@ CALLS = [
     ),
 ]
 WRITES = [c for c in CALLS if c.write]
-READS = [c for c in CALLS if not c.write]
+READS = [c for c in CALLS if not c.write and not c.author_only]
 
 # Routes that address no existing repo by namespace/name, and why they need no entry in CALLS.
 NOT_REPO_ROUTES = {
@@ -211,6 +250,23 @@ NOT_REPO_ROUTES = {
     "upload_lfs_part": "self-authenticating signed URL (tested in test_bad_input)",
     "complete_lfs_multipart": "self-authenticating signed URL (tested in test_bad_input)",
     "download_lfs_object": "self-authenticating signed URL handed out by the batch API",
+    **dict.fromkeys(
+        [
+            "upload_xorb",
+            "head_xorb",
+            "create_xorb_grant",
+            "commit_granted_xorb",
+            "upload_shard",
+            "upload_shard_v2",
+            "get_dedup_shard",
+            "get_reconstruction",
+            "get_reconstruction_v2",
+        ],
+        "the Xet CAS: a CAS token (bound to one repo by the token routes) or nothing (tests/api/test_xet_cas.py)",
+    ),
+    "upload_granted_xorb": "self-authenticating signed URL handed out by a xorb grant (tests/api/test_xet_cas.py)",
+    "get_xorb_bytes": "self-authenticating signed URL handed out by a reconstruction (tests/api/test_xet_cas.py)",
+    "post_telemetry": "hf_xet's transfer statistics, accepted and dropped",
     "lfs_locks_model": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
     "lfs_locks": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
     "list_models": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",
@@ -223,6 +279,14 @@ NOT_REPO_ROUTES = {
     "list_access_tokens": "the caller's own tokens",
     "create_access_token": "the caller's own tokens",
     "revoke_access_token": "the caller's own tokens",
+    "list_own_sessions": "the caller's own website sessions",
+    "revoke_own_session": "the caller's own website sessions",
+    "revoke_other_sessions": "the caller's own website sessions",
+    "change_own_password": "the caller's own password",
+    "list_organization_members": "an organisation's members; no repo",
+    "list_org_members": "an organisation's members (its members only); no repo",
+    "set_org_member": "an organisation's members (its admins only); no repo",
+    "remove_org_member": "an organisation's members (its admins only); no repo",
     **dict.fromkeys(
         [
             "admin_list_users",
@@ -230,6 +294,7 @@ NOT_REPO_ROUTES = {
             "admin_get_user",
             "admin_update_user",
             "admin_delete_user",
+            "admin_reset_user_password",
             "admin_list_user_tokens",
             "admin_create_user_token",
             "admin_revoke_any_token",
@@ -291,18 +356,18 @@ def client(live_server):
 def test_private_repo_is_indistinguishable_from_a_missing_one(client, live_server, hub, user, other_user, call):
     repo_id = "alice/secret"
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
-    gate(client, call, repo_id, user.token)
+    seeded = gate(client, call, repo_id, user.token)
     outsiders = {"anonymous": None, "other user": other_user.token, "other user's read token": other_user.read_token}
 
-    private = {who: _answer(send(client, call, repo_id, token)) for who, token in outsiders.items()}
+    private = {who: _answer(send(client, call, repo_id, token, seeded)) for who, token in outsiders.items()}
     # the same request by the owner succeeds, so the URL and body really reach the endpoint under test
-    owner = send(client, call, repo_id, user.token)
+    owner = send(client, call, repo_id, user.token, seeded)
     assert owner.is_success, owner.text
     client.request(
         "DELETE", "/api/repos/delete", json={"name": "secret", "type": call.repo_type}, headers=auth(user.token)
     )
     assert client.get(f"/api/{API_TYPES[call.repo_type]}/{repo_id}", headers=auth(user.token)).status_code == 404
-    missing = {who: _answer(send(client, call, repo_id, token)) for who, token in outsiders.items()}
+    missing = {who: _answer(send(client, call, repo_id, token, seeded)) for who, token in outsiders.items()}
 
     assert private == missing
     assert {who: answer[1] for who, answer in private.items()} == dict.fromkeys(outsiders, "RepoNotFound")
@@ -312,11 +377,11 @@ def test_private_repo_is_indistinguishable_from_a_missing_one(client, live_serve
 def test_write_without_write_access_is_refused_and_changes_nothing(client, live_server, hub, user, other_user, call):
     repo_id = "alice/public"
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type)
-    gate(client, call, repo_id, user.token)
+    seeded = gate(client, call, repo_id, user.token)
     before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
     callers = {"anonymous": None, "other user": other_user.token, "owner's read token": user.read_token}
 
-    statuses = {who: send(client, call, repo_id, token).status_code for who, token in callers.items()}
+    statuses = {who: send(client, call, repo_id, token, seeded).status_code for who, token in callers.items()}
 
     assert statuses == {"anonymous": 401, "other user": 403, "owner's read token": 403}
     assert snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type) == before
@@ -339,8 +404,8 @@ def org_repo(hub, user):
 @pytest.mark.parametrize("call", READS, ids=lambda c: c.id)
 def test_org_member_with_read_role_can_read_a_private_org_repo(client, live_server, hub, user, org_repo, call):
     seed_repo(live_server, user.token, org_repo.repo_id, repo_type=call.repo_type, private=True)
-    gate(client, call, org_repo.repo_id, user.token)
-    response = send(client, call, org_repo.repo_id, org_repo.reader)
+    seeded = gate(client, call, org_repo.repo_id, user.token)
+    response = send(client, call, org_repo.repo_id, org_repo.reader, seeded)
     assert response.status_code == 200, response.text
 
 
@@ -348,16 +413,16 @@ def test_org_member_with_read_role_can_read_a_private_org_repo(client, live_serv
 def test_org_member_needs_the_write_role_to_write(client, live_server, hub, user, org_repo, call):
     repo_id = org_repo.repo_id
     seed_repo(live_server, user.token, repo_id, repo_type=call.repo_type, private=True)
-    gate(client, call, repo_id, user.token)
+    seeded = gate(client, call, repo_id, user.token)
     before = snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type)
 
-    refused = send(client, call, repo_id, org_repo.reader)
+    refused = send(client, call, repo_id, org_repo.reader, seeded)
 
     assert refused.status_code == 403, refused.text
     assert "X-Error-Code" not in refused.headers  # a refusal, not a pretend "not found": the reader may read it
     assert snapshot(client, hub, repo_id, user.token, repo_type=call.repo_type) == before
 
-    accepted = send(client, call, repo_id, org_repo.writer)
+    accepted = send(client, call, repo_id, org_repo.writer, seeded)
 
     assert accepted.is_success, accepted.text
     info = client.get(f"/api/{API_TYPES[call.repo_type]}/{repo_id}", headers=auth(user.token))

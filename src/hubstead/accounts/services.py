@@ -11,12 +11,12 @@ from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from hubstead.accounts import scopes
-from hubstead.accounts.models import Account, AccountType, Membership, OrgRole, Token, TokenRole
+from hubstead.accounts.models import Account, AccountType, Membership, OrgRole, Token, TokenRole, WebSession
 from hubstead.accounts.naming import validate_account_name
 from hubstead.accounts.permissions import ANONYMOUS, Actor
 from hubstead.accounts.scopes import FineGrained
@@ -40,6 +40,8 @@ _hasher = PasswordHasher()
 
 MAX_EMAIL = 320
 MAX_FULLNAME = 200
+MIN_PASSWORD = 8
+MAX_PASSWORD = 1024  # argon2 takes any length; a megabyte password would only cost us time
 
 
 @functools.cache
@@ -133,6 +135,25 @@ class AccountService:
         AuditLog(self.session).record("user.create", by, "user", user.name, isAdmin=is_admin or None)
         return user
 
+    def set_password(self, user: Account, password: str) -> None:
+        """Replace ``user``'s password (no audit event: the caller records why, a change or a reset)."""
+        if user.type != AccountType.USER:
+            raise AccountNotFoundError(f"No user named {user.name}")
+        if not MIN_PASSWORD <= len(password) <= MAX_PASSWORD:
+            raise InvalidInputError(f"A password needs {MIN_PASSWORD} to {MAX_PASSWORD} characters")
+        user.password_hash = _hasher.hash(password)
+        self.session.flush()
+
+    def check_password(self, user: Account, password: str) -> bool:
+        """Whether ``password`` is ``user``'s (False for a user without one)."""
+        if user.password_hash is None or len(password) > MAX_PASSWORD:
+            _waste_a_verification(password[:MAX_PASSWORD])
+            return False
+        try:
+            return _hasher.verify(user.password_hash, password)
+        except VerificationError:
+            return False
+
     def verify_password(self, name: str, password: str) -> Account:
         user = self.find_account(name)
         if user is None or user.password_hash is None or user.disabled:
@@ -216,6 +237,12 @@ class AccountService:
         deals with the repos it owns first (they would go with it)."""
         action = "user.delete" if account.type == AccountType.USER else "org.delete"
         AuditLog(self.session).record(action, by, account.type.value, account.name)
+        # the foreign keys cascade too; deleting here does not depend on it, and leaves no row in this session
+        for model in (Token, WebSession):
+            self.session.execute(delete(model).where(model.user_id == account.id))
+        self.session.execute(
+            delete(Membership).where((Membership.user_id == account.id) | (Membership.org_id == account.id))
+        )
         self.session.delete(account)
         self.session.flush()
 

@@ -41,7 +41,8 @@ class SignInService:
         self.limiter = limiter
         self.limits = limits
 
-    def _keys(self, username: str, ip: str | None) -> list[tuple[str, int]]:
+    def failure_keys(self, username: str, ip: str | None) -> list[tuple[str, int]]:
+        """The counters of failed attempts (per user name and IP, per IP), with their limits."""
         return [
             (f"login:{ip or '-'}:{username.lower()[:MAX_NAME]}", self.limits.login_failures),
             (f"login-ip:{ip or '-'}", self.limits.login_ip_failures),
@@ -49,7 +50,7 @@ class SignInService:
 
     def sign_in(self, username: str, password: str, ip: str | None) -> SignInResult:
         window = self.limits.login_window_seconds
-        for key, limit in self._keys(username, ip):
+        for key, limit in self.failure_keys(username, ip):
             decision = self.limiter.peek(key, limit, window)
             if not decision.allowed:
                 return SignInResult(retry_after=decision.reset, limit=limit, window=window)
@@ -59,11 +60,11 @@ class SignInService:
                 raise AuthenticationError("Invalid username or password")
             user = AccountService(self.session).verify_password(username, password)
         except AuthenticationError:
-            for key, limit in self._keys(username, ip):
+            for key, limit in self.failure_keys(username, ip):
                 self.limiter.hit(key, limit, window)
             audit.record("signin.failure", None, "user", username[:MAX_NAME], ip=ip)
             return SignInResult()
-        self.limiter.reset(self._keys(username, ip)[0][0], window)
+        self.limiter.reset(self.failure_keys(username, ip)[0][0], window)
         secret = SessionService(self.session).create_session(user)
         audit.record("signin.success", None, "user", user.name, actor_name=user.name, ip=ip)
         return SignInResult(user=user, secret=secret)

@@ -5,7 +5,7 @@ server's own rights."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -14,8 +14,10 @@ from sqlalchemy.orm import Session
 from hubstead.accounts.models import Account, AccountType, Membership, OrgRole, Token, TokenRole
 from hubstead.accounts.permissions import Actor
 from hubstead.accounts.services import AccountService
+from hubstead.accounts.sessions import SessionService
 from hubstead.audit.models import AuditEvent
 from hubstead.audit.services import AuditLog
+from hubstead.db.base import utcnow
 from hubstead.errors import (
     AuthenticationError,
     ConflictError,
@@ -24,6 +26,7 @@ from hubstead.errors import (
     TokenNotFoundError,
 )
 from hubstead.repos.models import Repo
+from hubstead.repos.stats import StatsService
 
 MAX_PAGE = 1000
 
@@ -96,7 +99,18 @@ class AdminService:
         owned = self.session.scalar(select(func.count()).select_from(Repo).where(Repo.owner_id == account.id)) or 0
         if owned:
             raise ConflictError(f"{account.name} still owns {owned} repo(s): delete or move them first")
+        if account.type == AccountType.USER:
+            StatsService(self.session).forget_likes(account)  # the liked repos' counts go down with them
         self.accounts.delete_account(account, by=self.actor)
+
+    def reset_password(self, name: str, password: str) -> int:
+        """Set a user's password; every website session of theirs ends (returns how many)."""
+        self._require(write=True)
+        user = self.accounts.get_user(name)
+        self.accounts.set_password(user, password)
+        ended = SessionService(self.session).delete_user_sessions(user)
+        AuditLog(self.session).record("user.password.reset", self.actor, "user", user.name, sessionsEnded=ended)
+        return ended
 
     # --- members ------------------------------------------------------------------------------
 
@@ -141,6 +155,13 @@ class AdminService:
     ) -> list[AuditEvent]:
         self._require(write=False)
         return AuditLog(self.session).list_events(after=after, since=since, action=action, limit=limit)
+
+    def prune_audit(self, days: int) -> int:
+        """Delete the audit events older than ``days`` days; returns how many."""
+        self._require(write=True)
+        if days < 1:
+            raise InvalidInputError("Audit events are kept at least 1 day")
+        return AuditLog(self.session).prune(utcnow() - timedelta(days=days))
 
     def export_audit(self, *, since: datetime | None = None, action: str | None = None) -> Iterator[AuditEvent]:
         self._require(write=False)

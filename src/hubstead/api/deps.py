@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated
 
@@ -17,6 +18,7 @@ from hubstead.accounts.permissions import ANONYMOUS, Actor
 from hubstead.accounts.services import AccountService
 from hubstead.accounts.sessions import SessionService
 from hubstead.db.base import utcnow
+from hubstead.discussions.services import DiscussionService
 from hubstead.errors import AuthenticationError
 from hubstead.hub import Hub
 from hubstead.repos.commits import CommitService
@@ -43,6 +45,13 @@ async def get_session(hub: HubDep) -> AsyncIterator[Session]:
 
     Opening a session does no I/O, so it happens on the event loop; the commit (or rollback) and close
     run in one worker thread, and only if the route used the database."""
+    async with unit_of_work(hub) as session:
+        yield session
+
+
+@asynccontextmanager
+async def unit_of_work(hub: Hub) -> AsyncIterator[Session]:
+    """``get_session``, for the routes that take no dependencies (``resolve``)."""
     session = hub.sessions()
     try:
         yield session
@@ -61,7 +70,9 @@ async def _end_session(session: Session, *, commit: bool) -> None:
     if _database_transaction_open(session) or session.new or session.dirty or session.deleted:
         await run_in_threadpool(_finish, session, commit)
     else:
-        _finish(session, commit)  # only read, on SQLite: ending it is bookkeeping, no I/O
+        # only read, on SQLite: nothing to commit or roll back (closing hands the connection back, and the pool's
+        # reset rolls back nothing); commit() would only add bookkeeping, about a tenth of a HEAD's time
+        session.close()
 
 
 def _database_transaction_open(session: Session) -> bool:
@@ -160,6 +171,13 @@ async def get_commit_service(repos: RepoServiceDep, lfs: LfsServiceDep, hub: Hub
 CommitServiceDep = Annotated[CommitService, Depends(get_commit_service)]
 
 
+async def get_discussion_service(repos: RepoServiceDep) -> DiscussionService:
+    return DiscussionService(repos)
+
+
+DiscussionServiceDep = Annotated[DiscussionService, Depends(get_discussion_service)]
+
+
 async def get_stats_service(session: SessionDep, hub: HubDep) -> StatsService:
     """Stats, with the 30-day and trending windows rolled forward once a day."""
     service = StatsService(session)
@@ -198,6 +216,14 @@ async def get_download_context(request: Request, session: SessionDep) -> Downloa
 
 
 DownloadContextDep = Annotated[DownloadContext, Depends(get_download_context)]
+
+
+@asynccontextmanager
+async def download_context(request: Request) -> AsyncIterator[DownloadContext]:
+    """``get_download_context`` without FastAPI's dependency solving, which costs more than the rest of a
+    ``HEAD`` of a file: the resolve routes are plain Starlette routes that open this themselves."""
+    async with unit_of_work(request.app.state.hub) as session:
+        yield await get_download_context(request, session)
 
 
 async def get_search_service(session: SessionDep, stats: StatsServiceDep) -> SearchService:

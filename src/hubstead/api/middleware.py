@@ -4,8 +4,8 @@ logged 500 with the request id (never internals) for anything unexpected."""
 from __future__ import annotations
 
 import logging
+import random
 import re
-import uuid
 from typing import Any
 from urllib.parse import unquote
 
@@ -72,7 +72,8 @@ def _request_id(scope: Scope) -> str:
             text = bytes(value).decode("latin-1")
             if _TRACE_ID.match(text):
                 return text
-    return uuid.uuid4().hex
+    # not uuid4: os.urandom releases the GIL, and the event loop then waits for a worker thread to give it back
+    return f"{random.getrandbits(128):032x}"
 
 
 async def _send_500(send: Send, request_id: str) -> None:

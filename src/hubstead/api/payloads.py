@@ -18,11 +18,15 @@ def repo_url(base_url: str, repo: Repo) -> str:
     return f"{base_url}/{repo.type.url_prefix}{repo.repo_id}"
 
 
-def tree_entry(item: RepoEntry, last_commit: CommitMeta | None = None) -> dict[str, Any]:
+def tree_entry(
+    item: RepoEntry, last_commit: CommitMeta | None = None, xet_hashes: dict[str, str] | None = None
+) -> dict[str, Any]:
     entry = item.entry
     out: dict[str, Any] = {"type": entry.type, "oid": entry.oid, "size": item.size, "path": entry.path}
     if item.lfs:
         out["lfs"] = {"oid": item.lfs.oid, "size": item.lfs.size, "pointerSize": item.pointer_size}
+        if xet_hashes and item.lfs.oid in xet_hashes:
+            out["xetHash"] = xet_hashes[item.lfs.oid]
     if last_commit is not None:
         out["lastCommit"] = {"id": last_commit.sha, "title": last_commit.title, "date": iso(last_commit.date)}
     return out

@@ -1,6 +1,9 @@
 """Rate limiting of every request, per token or (without one) per client IP: ``429`` with ``Retry-After`` past
 the limit, and the IETF draft's ``RateLimit`` / ``RateLimit-Policy`` fields on every limited response.
 
+Two buckets, named as huggingface.co names its policies: ``resolvers`` for file transfers (resolve, the LFS batch
+API, git over HTTP), which one ``snapshot_download`` makes two of per file, and ``api`` for everything else.
+
 A token is known by a hash of its Authorization header, so that counting costs no database lookup. Site
 admins are not limited: the request's actor dependency marks an admin's request (``rate_limit_exempt``) and
 their credential is then left alone for a few minutes (its first request is counted, like any other).
@@ -9,6 +12,7 @@ LFS transfers through signed URLs are not counted: the batch request that handed
 from __future__ import annotations
 
 import hashlib
+import re
 import time
 
 from starlette.concurrency import run_in_threadpool
@@ -18,10 +22,15 @@ from hubstead.api.errors import error_response, rate_limit_headers
 from hubstead.hub import Hub
 from hubstead.ratelimit import Decision
 
-POLICY = "default"
+API, RESOLVERS = "api", "resolvers"
 SIGNED_PREFIX = "/api/hubstead/lfs/"
 EXEMPT_SECONDS = 300.0
 MAX_EXEMPT = 10_000
+# /{repo}/resolve/..., /datasets/{repo}/resolve/..., and git's /{repo}.git/info/lfs/..., info/refs, *-pack
+TRANSFER_PATH = re.compile(
+    r"^/(?:datasets/|spaces/)?(?:[^/]+/)?[^/]+/(?:resolve/|info/lfs/objects/batch$|info/refs$|git-upload-pack$"
+    r"|git-receive-pack$)"
+)
 
 
 class RateLimitMiddleware:
@@ -35,14 +44,15 @@ class RateLimitMiddleware:
         if scope["type"] != "http" or not limits.enabled or _signed_transfer(scope):
             await self.app(scope, receive, send)
             return
-        key, limit = self._key(scope)
-        if self._exempt.get(key, 0.0) > time.monotonic():
+        credential, policy, limit = self._key(scope)
+        if self._exempt.get(credential, 0.0) > time.monotonic():
             await self.app(scope, receive, send)
             return
-        decision = await self._hit(key, limit, limits.window_seconds)
-        headers = rate_limit_headers(POLICY, limit, limits.window_seconds, decision.remaining, decision.reset)
+        decision = await self._hit(f"{policy}:{credential}", limit, limits.window_seconds)
+        headers = rate_limit_headers(policy, limit, limits.window_seconds, decision.remaining, decision.reset)
         if not decision.allowed:
-            message = f"Too many requests: at most {limit} every {limits.window_seconds} seconds; retry later"
+            window = limits.window_seconds
+            message = f"Too many requests ({policy}): at most {limit} every {window} seconds; retry later"
             refusal = error_response(429, message, headers=headers | {"Retry-After": str(decision.reset)})
             await refusal(scope, receive, send)
             return
@@ -56,15 +66,20 @@ class RateLimitMiddleware:
         await self.app(scope, receive, send_with_headers)
         state = scope.get("state") or {}
         if state.get("rate_limit_exempt"):
-            self._remember_exempt(key)
+            self._remember_exempt(credential)
 
-    def _key(self, scope: Scope) -> tuple[str, int]:
+    def _key(self, scope: Scope) -> tuple[str, str, int]:
+        """(who: a token or an IP, the bucket, its limit)."""
         limits = self.hub.settings.rate_limit
+        transfer = TRANSFER_PATH.match(scope.get("path", "")) is not None
+        policy = RESOLVERS if transfer else API
         for name, value in scope.get("headers", []):
             if name == b"authorization":
-                return "t:" + hashlib.sha256(bytes(value)).hexdigest()[:32], limits.token_requests
+                credential = "t:" + hashlib.sha256(bytes(value)).hexdigest()[:32]
+                return credential, policy, limits.token_downloads if transfer else limits.token_requests
         client = scope.get("client")
-        return f"ip:{client[0] if client else '-'}", limits.anonymous_requests
+        ip = f"ip:{client[0] if client else '-'}"
+        return ip, policy, limits.anonymous_downloads if transfer else limits.anonymous_requests
 
     async def _hit(self, key: str, limit: int, window: int) -> Decision:
         limiter = self.hub.rate_limiter

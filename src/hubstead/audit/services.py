@@ -7,7 +7,7 @@ from collections.abc import Iterator
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from hubstead.audit.models import AuditEvent
@@ -33,6 +33,9 @@ ACTIONS = (
     "org.delete",
     "org.member.set",  # (user, role, previous)
     "org.member.remove",  # (user, role)
+    "user.password.change",  # (sessionsEnded)
+    "user.password.reset",  # (sessionsEnded)
+    "session.revoke",  # (count)
     "repo.visibility",  # (private)
     "repo.gated",  # (gated)
     "repo.delete",
@@ -93,6 +96,11 @@ class AuditLog:
             # "token" matches token.create and token.revoke; "token.create" only itself
             query = query.where((AuditEvent.action == action) | AuditEvent.action.startswith(action + "."))
         return list(self.session.scalars(query))
+
+    def prune(self, before: datetime) -> int:
+        """Delete the events older than ``before``; returns how many."""
+        result = self.session.execute(delete(AuditEvent).where(AuditEvent.created_at < before))
+        return int(getattr(result, "rowcount", 0) or 0)
 
     def iter_events(self, *, since: datetime | None = None, action: str | None = None) -> Iterator[AuditEvent]:
         """Every matching event, oldest first, read in batches."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import secrets
 import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -185,6 +186,35 @@ def audit_export(args: argparse.Namespace) -> int:
     return 0
 
 
+def reset_password(args: argparse.Namespace) -> int:
+    """Set a user's password (read from standard input, or generated and printed); ends their web sessions."""
+    generated = not args.password_stdin
+    if generated:
+        password = secrets.token_urlsafe(15)
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise CliError("no password on standard input")
+    ended = _run_admin(args, lambda admin: admin.reset_password(args.name, password))
+    if generated:
+        print(password)
+    print(f"reset the password of {args.name}; ended {ended} website session(s)", file=sys.stderr)
+    return 0
+
+
+def audit_prune(args: argparse.Namespace) -> int:
+    """Delete the audit events older than --days (default: the audit_retention_days setting)."""
+    days = args.days
+    if days is None:
+        days = Settings(**({"data_dir": args.data_dir} if args.data_dir else {})).audit_retention_days
+        if days == 0:
+            print("audit_retention_days is 0 (keep everything): nothing pruned", file=sys.stderr)
+            return 0
+    pruned = _run_admin(args, lambda admin: admin.prune_audit(days))
+    print(f"deleted {pruned} audit event(s) older than {days} days", file=sys.stderr)
+    return 0
+
+
 def create_org(args: argparse.Namespace) -> int:
     members: list[tuple[str, OrgRole]] = []
     for spec in args.member or []:
@@ -268,6 +298,17 @@ def add_parser(sub: Any) -> None:
     audit.add_argument("--action", help="only this action, or a family of them (e.g. token)")
     audit.add_argument("--output", help="write to this file instead of standard output")
     audit.set_defaults(func=audit_export)
+
+    prune = commands.add_parser("audit-prune", help="delete audit events older than the retention period")
+    prune.add_argument("--days", type=int, help="keep this many days (default: HUBSTEAD_AUDIT_RETENTION_DAYS, 365)")
+    prune.set_defaults(func=audit_prune)
+
+    reset = commands.add_parser(
+        "reset-password", help="set a user's password (generated and printed, or --password-stdin); ends their sessions"
+    )
+    reset.add_argument("name")
+    reset.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
+    reset.set_defaults(func=reset_password)
 
     org = commands.add_parser("create-org", help="create an organisation")
     org.add_argument("org")

@@ -43,6 +43,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
     print(f"Hubstead {settings.data_dir.resolve()} listening on http://{host}:{port}", file=sys.stderr)
     _tune_malloc()
     if args.workers > 1:
+        limits = settings.rate_limit
+        if limits.enabled and limits.backend == "memory":
+            print(
+                f"note: rate limits are counted per worker process ({args.workers} of them), so a client may make up "
+                "to that many times its budget; HUBSTEAD_RATE_LIMIT__BACKEND=redis counts them together",
+                file=sys.stderr,
+            )
         _prepare_for_workers(settings)
         uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
     else:
@@ -109,9 +116,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    from hubstead.cli import admin
+    from hubstead.cli import admin, xet
 
     admin.add_parser(sub)
+    xet.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

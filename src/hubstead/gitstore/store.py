@@ -3,10 +3,12 @@ so that concurrent writers (API commits, ``git push``) serialise on git's own re
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
-from collections import Counter
+import threading
+from collections import Counter, OrderedDict
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, timezone
@@ -24,6 +26,7 @@ from hubstead.errors import (
 )
 
 ZERO_SHA = "0" * 40
+READERS_PER_THREAD = 8  # repositories each thread keeps open for reading (open_for_reading)
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 SHORT_SHA = re.compile(r"^[0-9a-f]{5,39}$")
 
@@ -107,6 +110,7 @@ class GitStore:
     def __init__(self, root: Path) -> None:
         self.root = root.resolve()
         self.root.mkdir(parents=True, exist_ok=True)
+        self._readers = threading.local()
 
     def path_for(self, key: str) -> Path:
         return self.root / f"{key}.git"
@@ -123,6 +127,33 @@ class GitStore:
     def open(self, key: str) -> GitRepo:
         return GitRepo(self.path_for(key))
 
+    def open_for_reading(self, key: str) -> GitRepo:
+        """The repository at ``key`` to read from, kept open by the calling thread for its next requests (opening
+        one is most of a download's git work). Refs are read from disk on each lookup and objects are named by
+        their content, so a kept repository reads what a new one would, except after the directory was deleted
+        and created again: its old packs, still open, would answer for objects the new repo lacks. So each is
+        kept with the directory's identity (inode, ctime), and opened anew when that changed. Never write
+        through it (``open`` for that)."""
+        path = self.path_for(key)
+        try:
+            stat = os.stat(path)
+        except OSError:
+            return GitRepo(path)  # fails as ``open`` does
+        identity = (stat.st_dev, stat.st_ino, stat.st_ctime_ns)
+        kept: OrderedDict[Path, tuple[tuple[int, int, int], GitRepo]] | None = getattr(self._readers, "repos", None)
+        if kept is None:
+            kept = self._readers.repos = OrderedDict()
+        found = kept.get(path)
+        if found is not None and found[0] == identity:
+            kept.move_to_end(path)
+            return found[1]
+        repo = GitRepo(path)
+        kept[path] = (identity, repo)
+        kept.move_to_end(path)
+        if len(kept) > READERS_PER_THREAD:
+            kept.popitem(last=False)
+        return repo
+
     def delete(self, key: str) -> None:
         shutil.rmtree(self.path_for(key), ignore_errors=True)
 
@@ -135,7 +166,8 @@ class GitStore:
 
 
 class GitRepo:
-    """One bare repository. Not shared between threads: open one per request."""
+    """One bare repository. Not shared between threads: open one per request (or, to read, one per thread:
+    ``GitStore.open_for_reading``)."""
 
     def __init__(self, path: Path) -> None:
         self.path = path
@@ -429,6 +461,45 @@ class GitRepo:
                     found[path] = _meta(commit)
                     pending.discard(path)
         return found
+
+    # --- merging ------------------------------------------------------------------------------
+
+    def is_ancestor(self, ancestor: str, descendant: str) -> bool:
+        """Whether ``descendant`` has ``ancestor`` in its history (or is it)."""
+        if ancestor == descendant:
+            return True
+        return bool(self._repo.descendant_of(pygit2.Oid(hex=descendant), pygit2.Oid(hex=ancestor)))
+
+    def merge_base(self, a: str, b: str) -> str | None:
+        oid = self._repo.merge_base(pygit2.Oid(hex=a), pygit2.Oid(hex=b))
+        return str(oid) if oid is not None else None
+
+    def merge_trees(self, ours: str, theirs: str) -> tuple[str | None, list[str]]:
+        """The tree of merging commit ``theirs`` into ``ours``: (tree oid, []) or, on conflicts, (None, the
+        conflicting paths)."""
+        index = self._repo.merge_commits(pygit2.Oid(hex=ours), pygit2.Oid(hex=theirs))
+        if index.conflicts is not None:
+            paths = {entry.path for sides in index.conflicts for entry in sides if entry is not None}
+            return None, sorted(paths)
+        return str(index.write_tree(self._repo)), []
+
+    def commits_between(self, old: str | None, new: str, limit: int) -> list[CommitMeta]:
+        """The commits reachable from ``new`` but not from ``old``, oldest first (at most ``limit``, the newest)."""
+        walker = self._repo.walk(pygit2.Oid(hex=new), pygit2.enums.SortMode.TOPOLOGICAL | pygit2.enums.SortMode.TIME)
+        if old is not None:
+            walker.hide(pygit2.Oid(hex=old))
+        out: list[CommitMeta] = []
+        for commit in walker:
+            if len(out) >= limit:
+                break
+            out.append(_meta(commit))
+        return out[::-1]
+
+    def diff_text(self, old: str, new: str, max_bytes: int) -> str:
+        """A unified diff (``git diff old new``) of two commits, cut at ``max_bytes``."""
+        diff = self._repo.diff(self._repo[old].peel(pygit2.Commit), self._repo[new].peel(pygit2.Commit))
+        text = diff.patch or ""
+        return text if len(text) <= max_bytes else text[:max_bytes] + "\n[diff truncated]\n"
 
 
 class _IndexPaths:

@@ -13,11 +13,12 @@ from hubstead.errors import (
     RevisionNotFoundError,
 )
 from hubstead.gitstore import CommitMeta, FileDiff, GitRepo, RefSet, TreeEntry
-from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, LfsPointer, blob_key, parse_pointer
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.naming import validate_path_in_repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
+from hubstead.xet.services import CasService, LfsBytes
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,7 @@ class RepoEntry:
 class ResolvedFile:
     commit: str
     entry: RepoEntry
+    repo_pk: int = 0
 
     @property
     def etag(self) -> str:
@@ -61,7 +63,7 @@ class FileService:
         self.blobs = blobs
 
     def resolve(self, repo: Repo, revision: str) -> tuple[GitRepo, str]:
-        git = self.repos.open_git(repo)
+        git = self.repos.open_git_for_reading(repo)  # every caller only reads
         return git, git.resolve(revision)
 
     def describe(self, git: GitRepo, entry: TreeEntry) -> RepoEntry:
@@ -76,13 +78,21 @@ class FileService:
         entry = git.get_entry(sha, path) if path else None
         if entry is None or entry.type != "file":
             raise EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}", commit=sha)
-        return git, ResolvedFile(commit=sha, entry=self.describe(git, entry))
+        return git, ResolvedFile(commit=sha, entry=self.describe(git, entry), repo_pk=repo.id)
 
     def read_bytes(self, git: GitRepo, file: ResolvedFile, start: int, end: int) -> Iterator[bytes]:
-        """The file's bytes ``[start, end)``: from the BlobStore for LFS files, from git otherwise."""
+        """The file's bytes ``[start, end)``: LFS files from the BlobStore or their Xet chunks, others from git."""
         if file.entry.lfs:
-            return self.blobs.read_range(blob_key(file.entry.lfs.oid), start, end)
+            return LfsBytes(self.repos.session, self.blobs).read(file.repo_pk, file.entry.lfs.oid, start, end)
         return iter([git.read_blob(file.entry.entry.oid)[start:end]])
+
+    def xet_hashes(self, repo: Repo, entries: list[RepoEntry]) -> dict[str, str]:
+        """Xet file hash of each LFS object among ``entries`` that has one (for ``xetHash``), by sha256."""
+        oids = [e.lfs.oid for e in entries if e.lfs is not None]
+        if not oids:
+            return {}
+        found = CasService(self.repos.session, self.blobs).xet_hashes(repo.id, oids)
+        return {sha: ref.file_hash for sha, ref in found.items()}
 
     def list_tree(
         self, repo: Repo, revision: str, path: str, recursive: bool, cursor: str | None, limit: int

@@ -58,16 +58,27 @@ class AccessRequestService:
         return request
 
     def list_requests(
-        self, actor: Actor, repo_type: RepoType, repo_id: str, status: AccessRequestStatus
+        self,
+        actor: Actor,
+        repo_type: RepoType,
+        repo_id: str,
+        status: AccessRequestStatus,
+        *,
+        after: int | None = None,
+        limit: int = MAX_PAGE,
     ) -> list[tuple[AccessRequest, Account]]:
+        """Requests with ``status``, oldest first, from after the request id ``after`` (a cursor)."""
         repo = self._managed_repo(actor, repo_type, repo_id, listing=True)
-        rows = self.session.execute(
+        query = (
             select(AccessRequest, Account)
             .join(Account, Account.id == AccessRequest.user_id)
             .where(AccessRequest.repo_id == repo.id, AccessRequest.status == status)
             .order_by(AccessRequest.id)
-            .limit(MAX_PAGE)
+            .limit(max(1, limit))
         )
+        if after is not None:
+            query = query.where(AccessRequest.id > after)
+        rows = self.session.execute(query)
         return [(request, user) for request, user in rows.all()]
 
     def handle_request(

@@ -26,6 +26,7 @@ from hubstead.repos.lfs_pointer import SHA256, blob_key
 from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
 from hubstead.repos.signing import UrlSigner
 from hubstead.storage import BlobStore
+from hubstead.xet.services import LfsBytes
 
 MAX_BATCH_OBJECTS = 1000
 PIECE_SIZE = 8 * 1024 * 1024  # upload bytes are hashed and written in pieces this large, off the event loop
@@ -52,8 +53,10 @@ def upload_path(repo_pk: int, oid: str, size: int) -> str:
     return f"/api/hubstead/lfs/upload/{repo_pk}/{oid}/{size}"
 
 
-def download_path(oid: str) -> str:
-    return f"/api/hubstead/lfs/objects/{oid}"
+def download_path(oid: str, repo_pk: int) -> str:
+    """Signed: git-lfs sends no credentials there. The repo is part of it because an object uploaded through
+    Xet is that repo's (its sha256 is the uploader's claim, checked against nothing else)."""
+    return f"/api/hubstead/lfs/objects/{repo_pk}/{oid}"
 
 
 class LfsService:
@@ -78,11 +81,14 @@ class LfsService:
     def get_object_for_repo(self, repo: Repo, oid: str) -> LfsObject:
         """The stored object, if ``repo`` may reference it; else LfsObjectMissingError."""
         obj = self.session.get(LfsObject, oid)
-        if obj is None or not self.repo_has_object(repo, oid) or not self.blobs.exists(blob_key(oid)):
+        if obj is None or not self.repo_has_object(repo, oid) or not self._bytes_available(repo.id, oid):
             raise LfsObjectMissingError(
                 f"LFS object {oid} was never uploaded to this repository: upload it before committing"
             )
         return obj
+
+    def _bytes_available(self, repo_pk: int, oid: str) -> bool:
+        return LfsBytes(self.session, self.blobs).available(repo_pk, oid)
 
     def link(self, repo_pk: int, oid: str, size: int) -> None:
         if self.session.get(LfsObject, oid) is None:
@@ -118,7 +124,7 @@ class LfsService:
         obj = self.session.get(LfsObject, oid)
         if obj is None or not self.repo_has_object(repo, oid):
             return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}}
-        href = base_url + self.signer.sign(download_path(oid))
+        href = base_url + self.signer.sign(download_path(oid, repo.id))
         return {
             "oid": oid,
             "size": obj.size,
@@ -132,7 +138,7 @@ class LfsService:
             obj is not None
             and obj.size == size
             and self.repo_has_object(repo, oid)
-            and self.blobs.exists(blob_key(oid))
+            and self._bytes_available(repo.id, oid)
         ):
             return {"oid": oid, "size": size}  # no actions: already stored for this repo
         path = upload_path(repo.id, oid, size)

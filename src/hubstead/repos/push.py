@@ -9,38 +9,78 @@ before the push's HTTP response ends, so the API sees the pushed state as soon a
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Protocol
 
 from sqlalchemy import select
 
 from hubstead.db.base import utcnow
 from hubstead.errors import LfsObjectMissingError, PermissionDeniedError
 from hubstead.gitstore.hooks import IncomingObjects, RefUpdate
-from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
 from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
+from hubstead.xet.services import LfsBytes
 
 PUSHABLE_REFS = ("refs/heads/", "refs/tags/")
+PR_REFS = "refs/pr/"
 MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
 QUERY_CHUNK = 500  # oids per IN (...) query, well under every backend's parameter limit
 LISTED_MISSING = 5
 
 
-class PushService:
-    """Checks pushes against the repo's rules and the LFS objects uploaded to it; records landed pushes."""
+@dataclass(frozen=True)
+class Pusher:
+    """Who pushes, as decided when the push started: may they write to the repo (everything), contribute
+    (branches other than the default one), and take part in discussions (push to their own pull requests)?"""
 
-    def __init__(self, repos: RepoService, blobs: BlobStore) -> None:
+    account_id: int | None
+    write: bool
+    contribute: bool = False
+    discuss: bool = False
+
+
+WRITER = Pusher(account_id=None, write=True, contribute=True, discuss=True)
+
+
+class PullRequestPushes(Protocol):
+    """What pushes to pull request refs (``refs/pr/N``) need from the discussions domain."""
+
+    def check_pr_update(self, repo: Repo, pusher: Pusher, update: RefUpdate) -> None: ...
+
+    def record_pr_update(self, repo: Repo, pusher: Pusher, update: RefUpdate) -> None: ...
+
+
+class PushService:
+    """Checks pushes against the repo's rules, the pusher's rights and the LFS objects uploaded to the repo;
+    records landed pushes. Without ``pull_requests``, pull request refs cannot be pushed."""
+
+    def __init__(self, repos: RepoService, blobs: BlobStore, pull_requests: PullRequestPushes | None = None) -> None:
         self.repos = repos
         self.blobs = blobs
+        self.pull_requests = pull_requests
 
-    def check_push(self, repo: Repo, updates: Sequence[RefUpdate], incoming: IncomingObjects) -> None:
+    def check_push(
+        self, repo: Repo, updates: Sequence[RefUpdate], incoming: IncomingObjects, pusher: Pusher = WRITER
+    ) -> None:
         """Raise PermissionDeniedError or LfsObjectMissingError if the push must be refused as a whole."""
         for update in updates:
+            if update.ref.startswith(PR_REFS) and self.pull_requests is not None:
+                self.pull_requests.check_pr_update(repo, pusher, update)
+                continue
             self._check_ref(repo, update, incoming)
+            self._check_pusher(update, pusher)
         self._check_lfs_pointers(repo, incoming)
 
-    def record_push(self, repo: Repo, updates: Iterable[RefUpdate]) -> None:
-        """Refresh what the DB knows if the push moved the default branch, as an API commit does."""
+    def record_push(self, repo: Repo, updates: Iterable[RefUpdate], pusher: Pusher = WRITER) -> None:
+        """Refresh what the DB knows if the push moved the default branch, as an API commit does; note the
+        commits pushed to pull requests in their timelines."""
+        updates = list(updates)
+        if self.pull_requests is not None:
+            for update in updates:
+                if update.ref.startswith(PR_REFS):
+                    self.pull_requests.record_pr_update(repo, pusher, update)
         if not any(u.ref == MAIN_REF and u.new is not None for u in updates):
             return
         # Write the repo row first: that takes its lock (the row on PostgreSQL, the database on SQLite) until
@@ -54,6 +94,21 @@ class PushService:
             self.repos.record_commit(repo, tip)
 
     # --- refs ---------------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_pusher(update: RefUpdate, pusher: Pusher) -> None:
+        """Contributors may create and move branches other than the default one; the rest needs write access."""
+        if pusher.write:
+            return
+        if not pusher.contribute:
+            raise PermissionDeniedError(f"{update.ref}: you may push only to your own pull requests (refs/pr/N)")
+        if update.ref == MAIN_REF or not update.ref.startswith("refs/heads/"):
+            raise PermissionDeniedError(
+                f"{update.ref}: contributors may push to branches other than {DEFAULT_BRANCH} only; "
+                "open a pull request for the rest"
+            )
+        if update.new is None:
+            raise PermissionDeniedError(f"{update.ref}: deleting a branch needs write access")
 
     @staticmethod
     def _check_ref(repo: Repo, update: RefUpdate, incoming: IncomingObjects) -> None:
@@ -83,8 +138,9 @@ class PushService:
         if not pointers:
             return
         stored = self._stored_sizes(repo, list(pointers))
+        content = LfsBytes(self.repos.session, self.blobs)
         missing = sorted(
-            oid for oid, sizes in pointers.items() if sizes != {stored.get(oid)} or not self.blobs.exists(blob_key(oid))
+            oid for oid, sizes in pointers.items() if sizes != {stored.get(oid)} or not content.available(repo.id, oid)
         )
         if missing:
             listed = ", ".join(missing[:LISTED_MISSING])

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import bindparam, delete, select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from hubstead.accounts.models import Account, AccountType
 from hubstead.accounts.permissions import Access, Actor, namespace_access, repo_access
@@ -27,11 +27,12 @@ from hubstead.errors import (
 from hubstead.gitstore import Change, GitRepo, GitStore, TreeEntry
 from hubstead.repos.cards import parse_card_data
 from hubstead.repos.indexing import derive_facts, parse_config, safetensors_parameters
-from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, blob_key, parse_pointer
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
 from hubstead.repos.models import AccessRequest, AccessRequestStatus, Repo, RepoLfsObject, RepoTag, RepoType
 from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
 from hubstead.repos.search import SearchService
 from hubstead.storage import BlobStore
+from hubstead.xet.services import LfsBytes
 
 DEFAULT_BRANCH = "main"
 SPACE_SDKS = frozenset({"gradio", "streamlit", "docker", "static"})
@@ -97,6 +98,11 @@ MEDIA_PATTERNS = [
 
 # built once: constructing the statement costs more than running it, and every request looks a repo up
 _FIND_REPO = select(Repo).where(Repo.type == bindparam("type"), Repo.id_key == bindparam("id_key"))
+# what access checks and downloads read: loading the card, tags and file facts as well (JSON, decoded on every
+# load) costs a sixth of a HEAD of a file; any other column still loads when it is first read
+_FIND_REPO_LIGHT = _FIND_REPO.options(
+    load_only(Repo.id, Repo.type, Repo.namespace, Repo.name, Repo.private, Repo.gated, Repo.owner_id)
+)
 
 
 def default_gitattributes(repo_type: RepoType) -> bytes:
@@ -126,14 +132,16 @@ class RepoService:
 
     # --- finding ------------------------------------------------------------------------------
 
-    def find_repo(self, repo_type: RepoType, repo_id: str) -> Repo | None:
+    def find_repo(self, repo_type: RepoType, repo_id: str, *, light: bool = False) -> Repo | None:
+        """``light``: load only the columns access checks and downloads read (the others load when first read)."""
         if "\x00" in repo_id:  # no repo id holds one, and PostgreSQL refuses NUL in a query parameter
             return None
-        return self.session.scalar(_FIND_REPO, {"type": repo_type, "id_key": repo_id.lower()})
+        statement = _FIND_REPO_LIGHT if light else _FIND_REPO
+        return self.session.scalar(statement, {"type": repo_type, "id_key": repo_id.lower()})
 
-    def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+    def get_repo(self, repo_type: RepoType, repo_id: str, actor: Actor, *, light: bool = False) -> Repo:
         """The repo if ``actor`` may read it; otherwise RepoNotFoundError, exactly as if it did not exist."""
-        repo = self.find_repo(repo_type, repo_id)
+        repo = self.find_repo(repo_type, repo_id, light=light)
         if repo is None or not access_to(actor, repo).read:
             raise RepoNotFoundError()
         return repo
@@ -158,11 +166,11 @@ class RepoService:
             return self.get_repo_for_write(repo_type, repo_id, actor)
         return self.get_repo_for_contribution(repo_type, repo_id, actor)
 
-    def get_repo_for_download(self, repo_type: RepoType, repo_id: str, actor: Actor) -> Repo:
+    def get_repo_for_download(self, repo_type: RepoType, repo_id: str, actor: Actor, *, light: bool = False) -> Repo:
         """The repo if ``actor`` may read its files: for a gated repo, owners, members and site admins, or a
         user whose access request was accepted (through a fine-grained token only if it may read gated repos).
         Metadata (info, tree, refs, commits) stays readable through ``get_repo``."""
-        repo = self.get_repo(repo_type, repo_id, actor)
+        repo = self.get_repo(repo_type, repo_id, actor, light=light)
         if repo.gated is None:
             return repo
         if access_to(actor, repo).member:
@@ -192,6 +200,10 @@ class RepoService:
 
     def open_git(self, repo: Repo) -> GitRepo:
         return self.git.open(ref_of(repo).storage_key)
+
+    def open_git_for_reading(self, repo: Repo) -> GitRepo:
+        """The repo's git repository, kept open by this thread between requests: only to read from."""
+        return self.git.open_for_reading(ref_of(repo).storage_key)
 
     # --- creating, moving, deleting -----------------------------------------------------------
 
@@ -315,7 +327,9 @@ class RepoService:
             parse_config(git.read_blob(config_entry.oid)) if config_entry and config_entry.size < 1_000_000 else None
         )
         facts = derive_facts(repo.type, card, files, config, repo.sdk)
-        parameters = self._safetensors_parameters(git, [e for p, e in files.items() if p.endswith(".safetensors")])
+        parameters = self._safetensors_parameters(
+            repo.id, git, [e for p, e in files.items() if p.endswith(".safetensors")]
+        )
         if parameters:
             facts.file_facts["safetensors"] = {"parameters": parameters, "total": sum(parameters.values())}
         repo.card_data = card
@@ -327,17 +341,17 @@ class RepoService:
         SearchService(self.session).reindex_tags(repo.id, {t[:200] for t in facts.search_tags})
         self.session.flush()
 
-    def _safetensors_parameters(self, git: GitRepo, entries: list[TreeEntry]) -> dict[str, int] | None:
+    def _safetensors_parameters(self, repo_pk: int, git: GitRepo, entries: list[TreeEntry]) -> dict[str, int] | None:
         totals: dict[str, int] = {}
         for entry in entries:
-            counts = safetensors_parameters(self._prefix_reader(git, entry))
+            counts = safetensors_parameters(self._prefix_reader(repo_pk, git, entry))
             if counts is None:
                 return None  # one unreadable shard makes the total meaningless
             for dtype, n in counts.items():
                 totals[dtype] = totals.get(dtype, 0) + n
         return totals or None
 
-    def _prefix_reader(self, git: GitRepo, entry: TreeEntry) -> Callable[[int], bytes]:
+    def _prefix_reader(self, repo_pk: int, git: GitRepo, entry: TreeEntry) -> Callable[[int], bytes]:
         data = git.read_blob(entry.oid) if entry.size <= MAX_POINTER_SIZE else None
         pointer = parse_pointer(data) if data is not None else None
 
@@ -347,7 +361,7 @@ class RepoService:
             if self.blobs is None:
                 return b""
             try:
-                return b"".join(self.blobs.read_range(blob_key(pointer.oid), 0, n))
+                return b"".join(LfsBytes(self.session, self.blobs).read(repo_pk, pointer.oid, 0, n))
             except BlobNotFoundError:
                 return b""
 

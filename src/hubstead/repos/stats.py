@@ -178,6 +178,18 @@ class StatsService:
         self.session.flush()
         self.session.refresh(repo)
 
+    def forget_likes(self, user: Account) -> int:
+        """Remove every like of ``user`` (whose account goes) and recount the repos they liked; returns how many."""
+        liked = list(self.session.scalars(select(RepoLike.repo_id).where(RepoLike.user_id == user.id)))
+        self.session.execute(delete(RepoLike).where(RepoLike.user_id == user.id))
+        today = utcnow().date()
+        for repo_pk in liked:
+            count = select(func.count()).where(RepoLike.repo_id == repo_pk).scalar_subquery()
+            self.session.execute(update(Repo).where(Repo.id == repo_pk).values(likes=count))
+            self._refresh_trending(repo_pk, today)
+        self.session.flush()
+        return len(liked)
+
     def list_likes(self, user: Account) -> list[tuple[RepoLike, Repo]]:
         rows = self.session.execute(
             select(RepoLike, Repo)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import mmap
 import os
 import tempfile
 from collections.abc import Iterator
@@ -12,6 +13,7 @@ from typing import BinaryIO
 from hubstead.errors import BlobNotFoundError, InvalidInputError
 
 CHUNK_SIZE = 4 * 1024 * 1024  # per read: large enough that a download costs few thread hops
+MAP_WINDOW = 16 * 1024 * 1024  # of a blob mapped at a time, handed out CHUNK_SIZE at a time
 FLUSH_EVERY = 64 * 1024 * 1024
 
 
@@ -114,13 +116,28 @@ class LocalBlobStore:
 
 
 def _iter_file(handle: BinaryIO, start: int, end: int | None) -> Iterator[bytes]:
+    """Bytes ``[start, end)`` as views of a read-only shared mapping of the file: sent to a socket, they are
+    copied once, from the page cache, where reading them into new ``bytes`` first costs a second copy and fresh
+    zeroed pages for every chunk (a 1 GiB download took 3x the server's CPU). A blob file is never changed in
+    place (it is written elsewhere and renamed), so a mapping stays valid, even once the file is deleted."""
     with handle as f:
-        f.seek(start)
-        remaining = None if end is None else end - start
-        while remaining is None or remaining > 0:
-            chunk = f.read(CHUNK_SIZE if remaining is None else min(CHUNK_SIZE, remaining))
-            if not chunk:
-                return
-            if remaining is not None:
-                remaining -= len(chunk)
-            yield chunk
+        fd = f.fileno()
+        size = os.fstat(fd).st_size
+        end = size if end is None else min(end, size)
+        pos = start
+        while pos < end:
+            base = pos - pos % mmap.ALLOCATIONGRANULARITY
+            length = min(base + MAP_WINDOW, end) - base
+            yield from _chunks(mmap.mmap(fd, length, prot=mmap.PROT_READ, offset=base), pos - base)
+            pos = base + length
+
+
+def _chunks(window: mmap.mmap, start: int) -> Iterator[bytes]:
+    """CHUNK_SIZE views of ``window`` from ``start``. Once a chunk is asked for, the one before the last was sent
+    (the server waits for a chunk to drain before it asks for the next): its pages are unmapped again (read from
+    the page cache if needed after all), so that a stream holds two chunks in memory, not a window."""
+    view = memoryview(window)
+    for at in range(start - start % CHUNK_SIZE, len(window), CHUNK_SIZE):
+        if at >= 2 * CHUNK_SIZE:
+            window.madvise(mmap.MADV_DONTNEED, at - 2 * CHUNK_SIZE, CHUNK_SIZE)
+        yield view[max(at, start) : at + CHUNK_SIZE]  # type: ignore[misc]

@@ -5,11 +5,13 @@
 from __future__ import annotations
 
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from pydantic import BaseModel, ConfigDict, Field
+from starlette.responses import JSONResponse, Response
 
-from hubstead.api.deps import ActorDep, RepoServiceDep
+from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep
 from hubstead.api.limits import json_body, row_id
 from hubstead.api.payloads import iso
 from hubstead.errors import AccessRequestNotFoundError, InvalidInputError
@@ -51,6 +53,14 @@ def _status(text: str) -> AccessRequestStatus:
         raise InvalidInputError("The status must be 'pending', 'accepted' or 'rejected'") from None
 
 
+def _cursor(text: str | None) -> int | None:
+    if text is None:
+        return None
+    if not text.isdigit() or len(text) > 10:
+        raise InvalidInputError("cursor must be the id of a request (from the Link header)")
+    return int(text)
+
+
 def _request_pk(text: str) -> int:
     """A request id; an invalid one is 0, which names no request (checked after the repo's visibility)."""
     try:
@@ -75,20 +85,40 @@ def ask_access(
 
 @router.get(PREFIX + "/user-access-request/{status}")
 def list_access_requests(
-    repo_type: RepoType, namespace: str, name: str, status: str, requests: AccessRequestsDep, actor: ActorDep
-) -> list[dict[str, Any]]:
-    found = requests.list_requests(actor, repo_type, f"{namespace}/{name}", _status(status))
-    return [
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    status: str,
+    request: Request,
+    requests: AccessRequestsDep,
+    actor: ActorDep,
+    hub: HubDep,
+    base_url: BaseUrlDep,
+    cursor: str | None = None,
+) -> Response:
+    """One page of requests, oldest first; the next page's URL is in the ``Link`` header, which ``HfApi``
+    follows (``rel="next"``)."""
+    wanted, after = _status(status), _cursor(cursor)
+    page_size = hub.settings.list_page_size
+    found = requests.list_requests(actor, repo_type, f"{namespace}/{name}", wanted, after=after, limit=page_size + 1)
+    headers = {}
+    if len(found) > page_size:
+        found = found[:page_size]
+        query = [(k, v) for k, v in request.query_params.multi_items() if k != "cursor"]
+        query.append(("cursor", str(found[-1][0].id)))
+        headers["Link"] = f'<{base_url}{request.url.path}?{urlencode(query)}>; rel="next"'
+    body = [
         {
             "user": {"user": user.name, "fullname": user.fullname, "email": user.email, "type": "user"},
-            "requestId": str(request.id),
-            "status": request.status.value,
-            "timestamp": iso(request.updated_at),
-            "fields": request.fields,
-            "rejectionReason": request.rejection_reason,
+            "requestId": str(access_request.id),
+            "status": access_request.status.value,
+            "timestamp": iso(access_request.updated_at),
+            "fields": access_request.fields,
+            "rejectionReason": access_request.rejection_reason,
         }
-        for request, user in found
+        for access_request, user in found
     ]
+    return JSONResponse(body, headers=headers)
 
 
 @router.post(PREFIX + "/user-access-request/handle")

@@ -105,6 +105,19 @@ def admin_delete_user(name: str, admin: AdminDep) -> dict[str, Any]:
     return {}
 
 
+class PasswordBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    password: str = Field(min_length=1, max_length=4096)
+
+
+@router.put("/users/{name}/password")
+def admin_reset_user_password(
+    name: str, body: Annotated[PasswordBody, json_body(PasswordBody)], admin: AdminDep
+) -> dict[str, Any]:
+    """Set a user's password; their website sessions end (their tokens keep working)."""
+    return {"sessionsEnded": admin.reset_password(name, body.password)}
+
+
 # --- tokens ---------------------------------------------------------------------------------------
 
 

@@ -9,10 +9,10 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.bodies import SpooledBody, iter_chunks
-from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, RepoServiceDep
+from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, DiscussionServiceDep, RepoServiceDep
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
-from hubstead.errors import InvalidInputError
+from hubstead.discussions.services import pr_number
 from hubstead.repos.cards import check_card
 from hubstead.repos.commits import iter_lines
 from hubstead.repos.models import RepoType
@@ -29,10 +29,22 @@ def preupload_files(
     body: dict[str, Any],
     repos: RepoServiceDep,
     commits: CommitServiceDep,
+    discussions: DiscussionServiceDep,
     actor: ActorDep,
+    create_pr: str | None = None,
 ) -> dict[str, Any]:
-    repo = repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor)
-    return {"files": commits.preupload(repo, decode_param(revision), body)}
+    repo_id, revision = f"{namespace}/{name}", decode_param(revision)
+    if _flag(create_pr):  # the revision is the base of a pull request: readers may open one
+        repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
+    elif pr_number(revision) is not None:
+        repo, _ = discussions.get_pull_request_for_push(repo_type, repo_id, actor, revision)
+    else:
+        repo = repos.get_repo_for_contribution(repo_type, repo_id, actor)
+    return {"files": commits.preupload(repo, revision, body)}
+
+
+def _flag(value: str | None) -> bool:
+    return value is not None and value.lower() not in ("", "0", "false")
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/commit/{revision}")
@@ -44,20 +56,35 @@ def create_commit(
     body: SpooledBody,
     repos: RepoServiceDep,
     commits: CommitServiceDep,
+    discussions: DiscussionServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
     create_pr: str | None = None,
 ) -> dict[str, Any]:
-    repo = repos.get_repo_for_commit(repo_type, f"{namespace}/{name}", actor, decode_param(revision))
-    if create_pr and create_pr.lower() not in ("0", "false"):
-        raise InvalidInputError("Pull requests are not supported by this hub yet: commit to a branch instead")
-    result = commits.commit(repo, actor, decode_param(revision), iter_lines(iter_chunks(body)))
-    return {
+    repo_id, revision = f"{namespace}/{name}", decode_param(revision)
+    lines = iter_lines(iter_chunks(body))
+    pull_request = None
+    if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit
+        repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
+        pull_request, sha = discussions.commit_pull_request(
+            repo, actor, revision, lambda ref: commits.commit(repo, actor, ref, lines).sha
+        )
+    elif pr_number(revision) is not None:  # refs/pr/N: its author's or a maintainer's
+        repo, pull_request = discussions.get_pull_request_for_push(repo_type, repo_id, actor, revision)
+        sha = commits.commit(repo, actor, revision, lines).sha
+        discussions.record_commit(repo, pull_request, actor, sha)
+    else:
+        repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
+        sha = commits.commit(repo, actor, revision, lines).sha
+    out: dict[str, Any] = {
         "success": True,
-        "commitOid": result.sha,
-        "commitUrl": f"{repo_url(base_url, repo)}/commit/{result.sha}",
+        "commitOid": sha,
+        "commitUrl": f"{repo_url(base_url, repo)}/commit/{sha}",
         "hookOutput": "",
     }
+    if pull_request is not None:
+        out["pullRequestUrl"] = f"{repo_url(base_url, repo)}/discussions/{pull_request.num}"
+    return out
 
 
 class ValidateYamlBody(BaseModel):

@@ -6,22 +6,25 @@ from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from hubstead.api.deps import (
     ActorDep,
     BaseUrlDep,
     DownloadContext,
-    DownloadContextDep,
     FileServiceDep,
     HubDep,
     RepoServiceDep,
+    download_context,
 )
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import tree_entry
 from hubstead.api.ranges import parse_range
+from hubstead.api.routes.xet import cas_url
 from hubstead.errors import InvalidInputError
-from hubstead.repos.models import RepoType
+from hubstead.repos.files import ResolvedFile
+from hubstead.repos.models import Repo, RepoType
 
 router = APIRouter()
 # resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
@@ -47,10 +50,13 @@ def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, 
 def _resolve(
     request: Request, repo_type: RepoType, repo_id: str, revision: str, path: str, ctx: DownloadContext
 ) -> Response:
-    repo = ctx.repos.get_repo_for_download(repo_type, repo_id, ctx.actor)  # gated repos: files need a grant
+    # gated repos: files need a grant; light: the card and file facts are not needed here
+    repo = ctx.repos.get_repo_for_download(repo_type, repo_id, ctx.actor, light=True)
     git, resolved = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
     size = resolved.entry.size
     headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
+    if resolved.entry.lfs is not None and ctx.hub.settings.xet.enabled:
+        headers |= _xet_headers(request, ctx, repo, resolved)
     headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"
     byte_range = parse_range(request.headers.get("range"), size)
     start, end = byte_range or (0, size)
@@ -75,30 +81,50 @@ def _resolve(
     return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
 
 
+def _xet_headers(request: Request, ctx: DownloadContext, repo: Repo, resolved: ResolvedFile) -> dict[str, str]:
+    """For a file stored in Xet: its hash and where a client gets a CAS token (the client then downloads only
+    the chunks it lacks). Clients that ignore these get the bytes from this same response."""
+    xet_hash = ctx.files.xet_hashes(repo, [resolved.entry]).get(resolved.etag)
+    if xet_hash is None:
+        return {}
+    base = ctx.hub.settings.public_url.rstrip("/") if ctx.hub.settings.public_url else str(request.base_url).rstrip("/")
+    token_url = f"{base}/api/{repo.type.value}s/{repo.repo_id}/xet-read-token/{resolved.commit}"
+    cas = cas_url(base, ctx.hub.settings.xet.cas_url)
+    return {
+        "X-Xet-Hash": xet_hash,
+        "Link": f'<{token_url}>; rel="xet-auth", <{cas}/v1/reconstructions/{xet_hash}>; rel="xet-reconstruction-info"',
+    }
+
+
 def _quote(name: str) -> str:
     return quote(name, safe="")
 
 
-@downloads.api_route("/{namespace:namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"])
-def resolve_model_file(
-    request: Request, namespace: str, name: str, revision: str, path: str, ctx: DownloadContextDep
-) -> Response:
-    return _resolve(request, RepoType.MODEL, f"{namespace}/{name}", revision, path, ctx)
+# Plain Starlette routes, not FastAPI's: parameter validation and dependency solving cost more than the rest of
+# a HEAD (the path parameters are strings from the URL, and the convertors already made repo_type a RepoType).
+# The work runs in one trip to the thread pool, as a sync FastAPI route's does.
+async def resolve_model_file(request: Request) -> Response:
+    params = request.path_params
+    return await _resolve_in_thread(request, RepoType.MODEL, params)
 
 
-@downloads.api_route(
-    "/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", methods=["GET", "HEAD"]
+async def resolve_file(request: Request) -> Response:
+    params = request.path_params
+    return await _resolve_in_thread(request, params["repo_type"], params)
+
+
+async def _resolve_in_thread(request: Request, repo_type: RepoType, params: dict[str, Any]) -> Response:
+    repo_id, revision, path = f"{params['namespace']}/{params['name']}", params["revision"], params["path"]
+    async with download_context(request) as ctx:  # committed before the response is sent, as a dependency's
+        return await run_in_threadpool(_resolve, request, repo_type, repo_id, revision, path, ctx)
+
+
+downloads.add_route(
+    "/{namespace:namespace}/{name}/resolve/{revision}/{path:path}", resolve_model_file, methods=["GET", "HEAD"]
 )
-def resolve_file(
-    request: Request,
-    repo_type: RepoType,
-    namespace: str,
-    name: str,
-    revision: str,
-    path: str,
-    ctx: DownloadContextDep,
-) -> Response:
-    return _resolve(request, repo_type, f"{namespace}/{name}", revision, path, ctx)
+downloads.add_route(
+    "/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", resolve_file, methods=["GET", "HEAD"]
+)
 
 
 def _bool(value: str | None) -> bool:
@@ -116,6 +142,7 @@ def _tree(
     actor: ActorDep,
     base_url: str,
     page_size: int,
+    xet_enabled: bool,
 ) -> Response:
     params = request.query_params
     recursive, expand = _bool(params.get("recursive")), _bool(params.get("expand"))
@@ -126,7 +153,8 @@ def _tree(
     repo = repos.get_repo(repo_type, repo_id, actor)
     git, sha, page = files.list_tree(repo, decode_param(revision), decode_param(path), recursive, cursor, limit)
     last = files.last_commits(git, sha, page.entries) if expand else {}
-    body = [tree_entry(e, last.get(e.path)) for e in page.entries]
+    xet = files.xet_hashes(repo, page.entries) if xet_enabled else {}
+    body = [tree_entry(e, last.get(e.path), xet) for e in page.entries]
     headers = {}
     if page.next_cursor is not None:
         query = [(k, v) for k, v in params.multi_items() if k != "cursor"] + [("cursor", page.next_cursor)]
@@ -158,6 +186,7 @@ def list_repo_tree_root(
         actor,
         base_url,
         hub.settings.tree_page_size,
+        hub.settings.xet.enabled,
     )
 
 
@@ -186,6 +215,7 @@ def list_repo_tree(
         actor,
         base_url,
         hub.settings.tree_page_size,
+        hub.settings.xet.enabled,
     )
 
 
@@ -219,9 +249,11 @@ def get_paths_info(
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,
+    hub: HubDep,
 ) -> list[dict[str, Any]]:
     paths, expand = body
     repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
     git, sha, entries = files.paths_info(repo, decode_param(revision), paths)
     last = files.last_commits(git, sha, entries) if expand else {}
-    return [tree_entry(e, last.get(e.path)) for e in entries]
+    xet = files.xet_hashes(repo, entries) if hub.settings.xet.enabled else {}
+    return [tree_entry(e, last.get(e.path), xet) for e in entries]

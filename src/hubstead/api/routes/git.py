@@ -24,14 +24,15 @@ from starlette.types import Receive, Scope, Send
 from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, HubDep, RepoServiceDep
 from hubstead.api.errors import error_response
+from hubstead.discussions.services import DiscussionService, may_discuss
 from hubstead.errors import HubsteadError, InvalidInputError, RepoNotFoundError
 from hubstead.gitstore.hooks import HookHandler, HookVerdict, IncomingObjects, RefUpdate, hook_channel
 from hubstead.gitstore.transport import GitService, ServiceResult, run_service
 from hubstead.hub import Hub
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.models import Repo, RepoType
-from hubstead.repos.push import PushService
-from hubstead.repos.services import RepoService, ref_of
+from hubstead.repos.push import Pusher, PushService
+from hubstead.repos.services import RepoService, access_to, ref_of
 
 log = logging.getLogger("hubstead.api.git")
 router = APIRouter()
@@ -182,7 +183,9 @@ def _git_repo(
     repos: RepoService, repo_type: RepoType, namespace: str, name: str, actor: Actor, svc: GitService
 ) -> Repo:
     repo_id = f"{namespace}/{name.removesuffix('.git')}"
-    return get_repo_for_git(repos, repo_type, repo_id, actor, write=svc is GitService.RECEIVE_PACK)
+    # contributors may push too: the receive hooks then refuse what they may not change (see repos/push.py)
+    push = svc is GitService.RECEIVE_PACK
+    return get_repo_for_git(repos, repo_type, repo_id, actor, write=push, contribute=push)
 
 
 def _info_refs(
@@ -233,31 +236,41 @@ def _rpc(
         env=transport.environment(request.headers.get("git-protocol")),
         takes_body=True,
         gzip=encoding in GZIP,
-        hooks=_push_hooks(hub, repo.id) if svc is GitService.RECEIVE_PACK else None,
+        hooks=_push_hooks(hub, repo.id, _pusher(actor, repo)) if svc is GitService.RECEIVE_PACK else None,
         repo_path=hub.git.path_for(key),
     )
     return GitServiceResponse(run, f"application/x-{svc.value}-result")
 
 
-def _push_hooks(hub: Hub, repo_pk: int) -> HookHandler:
+def _pusher(actor: Actor, repo: Repo) -> Pusher:
+    """What the pusher may change, decided now: the hooks run after this request's unit of work has ended."""
+    access = access_to(actor, repo)
+    account_id = actor.account.id if actor.account else None
+    return Pusher(account_id, write=access.write, contribute=access.contribute, discuss=may_discuss(actor, repo))
+
+
+def _push_hooks(hub: Hub, repo_pk: int, pusher: Pusher) -> HookHandler:
     async def handle(hook: str, updates: list[RefUpdate], incoming: IncomingObjects) -> HookVerdict:
-        return await run_in_threadpool(_run_hook, hub, repo_pk, hook, updates, incoming)
+        return await run_in_threadpool(_run_hook, hub, repo_pk, pusher, hook, updates, incoming)
 
     return handle
 
 
-def _run_hook(hub: Hub, repo_pk: int, hook: str, updates: list[RefUpdate], incoming: IncomingObjects) -> HookVerdict:
+def _run_hook(
+    hub: Hub, repo_pk: int, pusher: Pusher, hook: str, updates: list[RefUpdate], incoming: IncomingObjects
+) -> HookVerdict:
     """One unit of work per hook: check the push before its refs move, or record it after."""
     try:
         with hub.sessions.begin() as session:
             repo = session.get(Repo, repo_pk)
             if repo is None:
                 raise RepoNotFoundError()
-            push = PushService(RepoService(session, hub.git, hub.blobs), hub.blobs)
+            repos = RepoService(session, hub.git, hub.blobs)
+            push = PushService(repos, hub.blobs, DiscussionService(repos))
             if hook == "pre-receive":
-                push.check_push(repo, updates, incoming)
+                push.check_push(repo, updates, incoming, pusher)
             else:
-                push.record_push(repo, updates)
+                push.record_push(repo, updates, pusher)
     except HubsteadError as exc:
         if hook != "pre-receive":
             log.error("recording a push to repo %s failed: %s", repo_pk, exc.message)

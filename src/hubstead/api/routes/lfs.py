@@ -6,6 +6,8 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy import select
+from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -14,8 +16,9 @@ from hubstead.api.ranges import parse_range
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import download_path, upload_path
-from hubstead.repos.lfs_pointer import SHA256, blob_key
-from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.lfs_pointer import SHA256
+from hubstead.repos.models import LfsObject, Repo, RepoType
+from hubstead.xet.services import LfsBytes
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -118,7 +121,7 @@ async def upload_lfs_object(
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await lfs.receive(oid, size, request.stream())
     await run_in_threadpool(lfs.link, repo_pk, oid, size)
-    return Response(status_code=200)
+    return Response(status_code=200, background=BackgroundTask(hub.convert_to_xet, oid))
 
 
 @router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}/part/{part:int}")
@@ -141,17 +144,19 @@ async def complete_lfs_multipart(
     body = await _json(request)
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await run_in_threadpool(lfs.complete_multipart, repo_pk, oid, size, body)
-    return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
+    return JSONResponse({"message": "ok"}, media_type=LFS_JSON, background=BackgroundTask(hub.convert_to_xet, oid))
 
 
-@router.api_route("/api/hubstead/lfs/objects/{oid}", methods=["GET", "HEAD"])
-def download_lfs_object(request: Request, oid: str, hub: HubDep) -> Response:
+@router.api_route("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", methods=["GET", "HEAD"])
+def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, session: SessionDep) -> Response:
     params = request.query_params
-    hub.signer.verify(download_path(oid), params.get("expires"), params.get("sig"))
+    hub.signer.verify(download_path(oid, repo_pk), params.get("expires"), params.get("sig"))
     if not SHA256.match(oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
-    key = blob_key(oid)
-    size = hub.blobs.size(key)
+    size = session.scalar(select(LfsObject.size).where(LfsObject.oid == oid))
+    content = LfsBytes(session, hub.blobs)
+    if size is None or not content.available(repo_pk, oid):
+        raise BlobNotFoundError(f"LFS object {oid} not found")
     byte_range = parse_range(request.headers.get("range"), size)
     start, end = byte_range or (0, size)
     headers = {"Content-Length": str(end - start), "Accept-Ranges": "bytes", "ETag": f'"{oid}"'}
@@ -161,7 +166,7 @@ def download_lfs_object(request: Request, oid: str, hub: HubDep) -> Response:
     if request.method == "HEAD":
         return Response(status_code=status, headers=headers, media_type="application/octet-stream")
     return StreamingResponse(
-        hub.blobs.read_range(key, start, end),
+        content.read(repo_pk, oid, start, end),
         status_code=status,
         headers=headers,
         media_type="application/octet-stream",

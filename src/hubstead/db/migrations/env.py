@@ -6,7 +6,9 @@ from alembic import context
 
 import hubstead.accounts.models
 import hubstead.audit.models
-import hubstead.repos.models  # noqa: F401
+import hubstead.discussions.models
+import hubstead.repos.models
+import hubstead.xet.models  # noqa: F401
 from hubstead.db.base import Base
 
 config = context.config

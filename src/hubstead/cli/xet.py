@@ -1,0 +1,69 @@
+"""``hubstead xet``: storage housekeeping for the Xet CAS (garbage collection, converting LFS objects)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import select
+
+from hubstead.config import Settings
+from hubstead.hub import Hub
+from hubstead.repos.models import LfsObject
+from hubstead.xet.convert import convert_lfs_object
+from hubstead.xet.models import XetLfsConversion
+from hubstead.xet.services import CasService
+
+
+def _hub(args: argparse.Namespace) -> Hub:
+    return Hub.from_settings(Settings(**({"data_dir": args.data_dir} if args.data_dir else {})))
+
+
+def collect_garbage(args: argparse.Namespace) -> int:
+    """Remove xorbs and files nothing references any more (repos deleted, uploads never committed)."""
+    hub = _hub(args)
+    try:
+        hours = hub.settings.xet.gc_grace_hours if args.grace_hours is None else args.grace_hours
+        with hub.sessions.begin() as session:
+            report = CasService(session, hub.blobs).collect_garbage(timedelta(hours=hours))
+        for key in report.keys:  # only once the rows are gone for good
+            hub.blobs.delete(key)
+    finally:
+        hub.close()
+    print(f"removed {report.files} file(s) and {report.xorbs} xorb(s), {report.bytes} bytes", file=sys.stderr)
+    return 0
+
+
+def convert_lfs(args: argparse.Namespace) -> int:
+    """Chunk into xorbs the LFS objects stored before Xet was on (new uploads are converted as they arrive)."""
+    hub = _hub(args)
+    converted = 0
+    try:
+        with hub.sessions() as session:
+            pending = session.scalars(
+                select(LfsObject.oid).where(LfsObject.oid.not_in(select(XetLfsConversion.sha256)))
+            ).all()
+        for oid in pending:
+            with hub.sessions.begin() as session:
+                if convert_lfs_object(session, hub.blobs, oid) is not None:
+                    converted += 1
+    finally:
+        hub.close()
+    print(f"converted {converted} of {len(pending)} LFS object(s) to Xet", file=sys.stderr)
+    return 0
+
+
+def add_parser(sub: Any) -> None:
+    xet = sub.add_parser("xet", help="Xet storage housekeeping")
+    commands = xet.add_subparsers(dest="xet_command", required=True)
+    gc = commands.add_parser("gc", help="remove xorbs no file references any more")
+    gc.add_argument(
+        "--grace-hours",
+        type=float,
+        help="leave alone what was used this recently (default: HUBSTEAD_XET__GC_GRACE_HOURS)",
+    )
+    gc.set_defaults(func=collect_garbage)
+    convert = commands.add_parser("convert-lfs", help="chunk LFS objects stored before Xet into xorbs")
+    convert.set_defaults(func=convert_lfs)

@@ -1,0 +1,1 @@
+"""Discussions and pull requests on repos, as huggingface.co's community tab has them."""

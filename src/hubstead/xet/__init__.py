@@ -1,0 +1,1 @@
+"""The pure Xet protocol core: hashes, xorbs, shards and content-defined chunking (no I/O)."""
