@@ -35,8 +35,11 @@ HTML = {"accept": "text/html"}
 
 
 def card(i: int) -> str:
-    rows = "\n".join(f"| {task} | {0.5 + (i * 7 + n) % 50 / 100:.2f} | {n * 3 + i} |" for n, task in enumerate(TASKS[:10]))
-    return f"""---
+    rows = "\n".join(
+        f"| {task} | {0.5 + (i * 7 + n) % 50 / 100:.2f} | {n * 3 + i} |" for n, task in enumerate(TASKS[:10])
+    )
+    return (
+        f"""---
 license: apache-2.0
 pipeline_tag: {TASKS[i % len(TASKS)]}
 library_name: transformers
@@ -83,7 +86,11 @@ hf download bench/model-{i} --local-dir model-{i}
 ## Limitations
 
 The model inherits the biases of its training data. Evaluate it on your own data before use.
-""" + "\nMore notes: " + " ".join(WORDS) * 3 + "\n"
+"""
+        + "\nMore notes: "
+        + " ".join(WORDS) * 3
+        + "\n"
+    )
 
 
 def seed_real_repos(url: str, token: str) -> list[str]:
@@ -96,7 +103,8 @@ def seed_real_repos(url: str, token: str) -> list[str]:
             "README.md": card(i).encode(),
             "config.json": b'{"model_type": "bert", "architectures": ["BertForMaskedLM"], "hidden_size": 768}',
             "tokenizer.json": b'{"version": "1.0", "model": {"type": "WordPiece"}}' * 50,
-            "src/train.py": b"import torch\n\n\ndef train(model, data):\n    for batch in data:\n        model(batch)\n" * 20,
+            "src/train.py": b"import torch\n\n\ndef train(model, data):\n    for batch in data:\n        model(batch)\n"
+            * 20,
             "images/architecture.png": b"\x89PNG\r\n\x1a\n" + bytes(200),
             "model.safetensors": b"\x08\x00\x00\x00\x00\x00\x00\x00{}      " + bytes(4096),
         }
@@ -129,7 +137,9 @@ def main() -> int:
         fill(hub, args.repos)
         with hub.sessions.begin() as session:
             accounts = AccountService(session)
-            _, token = accounts.create_token(accounts.create_user("bench", password="bench-password"), "bench", TokenRole.WRITE)
+            _, token = accounts.create_token(
+                accounts.create_user("bench", password="bench-password"), "bench", TokenRole.WRITE
+            )
         hub.close()
         print(f"filled {args.repos:,} repos in {time.perf_counter() - started:.1f}s", file=sys.stderr)
         process, url = start_server(data_dir, args.database_url)
@@ -182,8 +192,10 @@ def run_pages(client: httpx.Client, repo_ids: list[str], n: int) -> list[tuple[s
 
 
 def print_table(rows: list[tuple[str, float, float]], n_repos: int) -> None:
-    print(f"\nWebsite latency over HTTP (client-side, so an upper bound of server time), {n_repos:,} repos, "
-          f"target p95 < {TARGET_P95_MS:.0f} ms\n")
+    print(
+        f"\nWebsite latency over HTTP (client-side, so an upper bound of server time), {n_repos:,} repos, "
+        f"target p95 < {TARGET_P95_MS:.0f} ms\n"
+    )
     print(f"| {'page':<48} | {'p50 ms':>7} | {'p95 ms':>7} | {'target':>6} |")
     print(f"|{'-' * 50}|{'-' * 9}|{'-' * 9}|{'-' * 8}|")
     for label, p50, p95 in rows:

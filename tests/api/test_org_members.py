@@ -89,7 +89,7 @@ def test_only_org_admins_with_a_write_token_manage_members(client, hub, people, 
     attempts = [
         client.put(f"{MEMBERS}/bob", json={"role": "admin"}, headers=auth(token)),
         client.put(f"{MEMBERS}/carol", json={"role": "admin"}, headers=auth(token)),
-        client.delete(f"{MEMBERS}/dave", headers=auth(token)),
+        client.delete(f"{MEMBERS}/olga", headers=auth(token)),
     ]
 
     assert {r.status_code for r in attempts} == {401 if who == "anonymous" else 403}

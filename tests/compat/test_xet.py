@@ -211,3 +211,23 @@ def test_datasets_and_transformers_push_and_load_through_xet(api: HfApi, log: Re
     parquet = [f for f in files if getattr(f, "path", "").endswith(".parquet")]
     assert parquet
     assert all(f.xet_hash for f in parquet)
+
+
+def test_transformers_push_to_hub_and_from_pretrained_through_xet(
+    api: HfApi, log: RequestLog, user, tmp_path: Path
+) -> None:
+    from tests.compat.test_transformers import SAMPLE, logits_of, make_model, make_tokenizer, torch, transformers
+
+    tokenizer = make_tokenizer()
+    model = make_model(len(tokenizer))
+    model.push_to_hub("alice/xet-bert", token=user.token)
+    tokenizer.push_to_hub("alice/xet-bert", token=user.token)
+    assert log.count("/shards", "POST") >= 1
+    weights = api.get_paths_info("alice/xet-bert", ["model.safetensors"])[0]
+    assert weights.xet_hash is not None
+    before = log.count("/reconstructions/")
+    cache = tmp_path / "tf"
+    loaded = transformers.AutoModelForSequenceClassification.from_pretrained("alice/xet-bert", cache_dir=cache)
+    loaded_tokenizer = transformers.AutoTokenizer.from_pretrained("alice/xet-bert", cache_dir=cache)
+    assert log.count("/reconstructions/") > before
+    torch.testing.assert_close(logits_of(loaded.eval(), loaded_tokenizer, SAMPLE), logits_of(model, tokenizer, SAMPLE))

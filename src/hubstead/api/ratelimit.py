@@ -23,13 +23,14 @@ from hubstead.hub import Hub
 from hubstead.ratelimit import Decision
 
 API, RESOLVERS = "api", "resolvers"
-SIGNED_PREFIX = "/api/hubstead/lfs/"
+SIGNED_PREFIXES = ("/api/hubstead/lfs/", "/api/hubstead/xet/")
 EXEMPT_SECONDS = 300.0
 MAX_EXEMPT = 10_000
-# /{repo}/resolve/..., /datasets/{repo}/resolve/..., and git's /{repo}.git/info/lfs/..., info/refs, *-pack
+# /{repo}/resolve/..., /datasets/{repo}/resolve/..., git's /{repo}.git/info/lfs/..., info/refs, *-pack, and the
+# Xet CAS (reconstructions, xorbs, shards: what hf_xet fetches and sends per file)
 TRANSFER_PATH = re.compile(
-    r"^/(?:datasets/|spaces/)?(?:[^/]+/)?[^/]+/(?:resolve/|info/lfs/objects/batch$|info/refs$|git-upload-pack$"
-    r"|git-receive-pack$)"
+    r"^/(?:(?:datasets/|spaces/)?(?:[^/]+/)?[^/]+/(?:resolve/|info/lfs/objects/batch$|info/refs$|git-upload-pack$"
+    r"|git-receive-pack$)|api/hubstead/xet/)"
 )
 
 
@@ -95,6 +96,6 @@ class RateLimitMiddleware:
 
 
 def _signed_transfer(scope: Scope) -> bool:
-    """An LFS upload or download through a signed URL: it carries no credential (clients PUT without one), and
-    the batch request that handed it out was counted already. Counting it per IP would refuse a big upload."""
-    return scope.get("path", "").startswith(SIGNED_PREFIX) and b"sig=" in scope.get("query_string", b"")
+    """An LFS or Xet upload or download through a signed URL: it carries no credential (clients PUT without one),
+    and the request that handed it out was counted already. Counting it per IP would refuse a big upload."""
+    return scope.get("path", "").startswith(SIGNED_PREFIXES) and b"sig=" in scope.get("query_string", b"")

@@ -80,7 +80,7 @@ class FileService:
             raise EntryNotFoundError(f"Entry not found: {path} does not exist at revision {revision}", commit=sha)
         return git, ResolvedFile(commit=sha, entry=self.describe(git, entry), repo_pk=repo.id)
 
-    def read_bytes(self, git: GitRepo, file: ResolvedFile, start: int, end: int) -> Iterator[bytes]:
+    def read_bytes(self, git: GitRepo, file: ResolvedFile, start: int, end: int) -> Iterator[bytes | memoryview]:
         """The file's bytes ``[start, end)``: LFS files from the BlobStore or their Xet chunks, others from git."""
         if file.entry.lfs:
             return LfsBytes(self.repos.session, self.blobs).read(file.repo_pk, file.entry.lfs.oid, start, end)

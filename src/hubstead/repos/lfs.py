@@ -235,7 +235,7 @@ class LfsService:
         self.link(repo_pk, oid, size)
 
 
-def _chain(blobs: BlobStore, keys: Iterable[str]) -> Iterable[bytes]:
+def _chain(blobs: BlobStore, keys: Iterable[str]) -> Iterable[bytes | memoryview]:
     for key in keys:
         try:
             yield from blobs.read_range(key)

@@ -10,7 +10,7 @@ from typing import Protocol
 class BlobWriter(Protocol):
     """A blob being written: invisible under its key until ``commit()``; ``abort()`` drops it."""
 
-    def write(self, data: bytes | bytearray) -> None: ...
+    def write(self, data: bytes | bytearray | memoryview) -> None: ...
 
     def commit(self) -> None: ...
 
@@ -33,8 +33,9 @@ class BlobStore(Protocol):
         """Size in bytes; raises ``BlobNotFoundError``."""
         ...
 
-    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        """Yield the bytes ``[start, end)`` of ``key`` in chunks; raises ``BlobNotFoundError``."""
+    def read_range(self, key: str, start: int = 0, end: int | None = None) -> Iterator[bytes | memoryview]:
+        """Yield the bytes ``[start, end)`` of ``key`` in chunks; raises ``BlobNotFoundError``. A chunk may be a
+        ``memoryview`` (``LocalBlobStore`` maps the file rather than copy it): join, write, hash or send it."""
         ...
 
     def delete(self, key: str) -> None:

@@ -17,7 +17,7 @@ class _MemoryBlobWriter:
         self._key = key
         self._parts: list[bytes] = []
 
-    def write(self, data: bytes | bytearray) -> None:
+    def write(self, data: bytes | bytearray | memoryview) -> None:
         self._parts.append(bytes(data))
 
     def commit(self) -> None:

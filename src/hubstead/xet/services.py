@@ -37,6 +37,7 @@ CHUNK_RECORD = struct.Struct("<32sII")  # chunk hash, end offset in the stored x
 TERM_RECORD = struct.Struct("<32sIII")  # xorb hash, first chunk, end chunk (exclusive), uncompressed length
 READ_SPAN = 8 * 1024 * 1024  # server-side reconstruction reads stored xorbs this much at a time
 DEDUP_SHARD_DAYS = 14  # how long a client may keep a global-dedup answer
+DEDUP_XORBS = 64  # xorbs described in one global-dedup answer (~4 GiB of a file, ~3 MiB of answer)
 
 
 def new_xorb_key(xorb_hex: str) -> str:
@@ -198,7 +199,7 @@ class CasService:
         key = new_xorb_key(xorb_hex)
         writer = self.blobs.open_writer(key)
         try:
-            writer.write(body)  # type: ignore[arg-type]
+            writer.write(body)
             writer.commit()
         except BaseException:
             writer.abort()
@@ -462,26 +463,41 @@ class CasService:
     # --- global deduplication -----------------------------------------------------------------
 
     def dedup_shard(self, chunk_hex: str) -> bytes | None:
-        """A shard (with footer) describing a xorb that holds this chunk, every chunk hash keyed with a fresh
-        random key: a client learns only which of the chunks it already has are stored."""
+        """A shard (with footer) describing the xorb that holds this chunk and its neighbours in a file that uses
+        it (a new version of a file shares most of its xorbs with the old one, and clients only ask about a
+        few of its chunks), every chunk hash keyed with a fresh random key: a client learns only which of the
+        chunks it already has are stored."""
         check_hex(chunk_hex, "chunk")
         xorb = self.session.scalar(select(XetDedupChunk.xorb_hash).where(XetDedupChunk.chunk_hash == chunk_hex))
         if xorb is None:
             return None
-        row = self.session.get(XetXorb, xorb)
-        if row is None:
+        names = self._neighbours(xorb)
+        rows = {r.hash: r for r in self.session.scalars(select(XetXorb).where(XetXorb.hash.in_(names)))}
+        if xorb not in rows:
             return None
-        row.used_at = utcnow()  # the client may now count on it: garbage collection must wait
-        stored = unpack_chunks(row.chunks)
-        position, described = 0, []
-        for c in stored:
-            described.append((c.hash, position, c.length))
-            position += c.length
-        info = XorbInfo(xorb_hash=hashing.hex_to_hash(xorb), chunks=tuple(described), unpacked_bytes=position)
+        infos = []
+        for name in (n for n in names if n in rows):
+            row = rows[name]
+            row.used_at = utcnow()  # the client may now count on it: garbage collection must wait
+            position, described = 0, []
+            for c in unpack_chunks(row.chunks):
+                described.append((c.hash, position, c.length))
+                position += c.length
+            infos.append(XorbInfo(hashing.hex_to_hash(name), tuple(described), position))
         now = int(time.time())
         return build_shard(
-            [], [info], with_footer=True, hmac_key=os.urandom(32), expiry=now + DEDUP_SHARD_DAYS * 86400, created=now
+            [], infos, with_footer=True, hmac_key=os.urandom(32), expiry=now + DEDUP_SHARD_DAYS * 86400, created=now
         )
+
+    def _neighbours(self, xorb: str) -> list[str]:
+        """``xorb``, then the other xorbs of a file that uses it, nearest first (at most DEDUP_XORBS)."""
+        file_hash = self.session.scalar(select(XetFileXorb.file_hash).where(XetFileXorb.xorb_hash == xorb).limit(1))
+        if file_hash is None:
+            return [xorb]
+        row = self.session.get(XetFile, file_hash)
+        order = list(dict.fromkeys(t.xorb for t in unpack_terms(row.terms))) if row else [xorb]
+        at = order.index(xorb) if xorb in order else 0
+        return sorted(order, key=lambda name: (name != xorb, abs(order.index(name) - at)))[:DEDUP_XORBS]
 
     # --- LFS objects converted to Xet ---------------------------------------------------------
 
@@ -584,7 +600,7 @@ class LfsBytes:
     def available(self, repo_pk: int, oid: str) -> bool:
         return self.blobs.exists(blob_key(oid)) or self.cas.find_for_repo(repo_pk, oid) is not None
 
-    def read(self, repo_pk: int, oid: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+    def read(self, repo_pk: int, oid: str, start: int = 0, end: int | None = None) -> Iterator[bytes | memoryview]:
         """Bytes [start, end) (to the end if None); BlobNotFoundError if the repo has no such object."""
         key = blob_key(oid)
         if self.blobs.exists(key):
