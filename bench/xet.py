@@ -23,7 +23,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from limits import free_port, hubstead, setup_accounts  # noqa: E402
+from limits import free_port, hubstead, setup_accounts
 
 MiB = 1024 * 1024
 REPO = "bench/xet"
@@ -145,7 +145,7 @@ def main() -> int:
                                           cache_dir=tmp / f"dl-{revision[:6]}")  # fmt: skip
                 checks.append(_sha256(Path(got)) == _sha256(path))
         floor = hashing_floor(v2)
-    (first, t1, s1, g1), (second, t2, s2, g2) = runs
+    (_, t1, s1, g1), (_, t2, s2, g2) = runs
     print(f"\nXet deduplication: a {size / MiB:,.0f} MiB file, then {change / MiB:g} MiB of it changed (127.0.0.1)\n")
     print(f"| {'upload':<32} | {'time':>8} | {'bytes sent':>15} | {'storage growth':>15} |")
     print(f"|{'-' * 34}|{'-' * 10}|{'-' * 17}|{'-' * 17}|")
