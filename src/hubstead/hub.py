@@ -21,6 +21,7 @@ from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.convert import convert_in_background
+from hubstead.xet.services import RecentXetHashes
 from hubstead.xet.tokens import CasTokens
 
 
@@ -35,6 +36,7 @@ class Hub:
     recent_requesters: RecentRequesters = field(default_factory=RecentRequesters)
     stats_rolled_on: date | None = None
     _conversions: list[Future[None]] = field(default_factory=list)
+    recent_xet_hashes: RecentXetHashes = field(default_factory=RecentXetHashes)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:

@@ -6,6 +6,7 @@ that may reference the object."""
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
@@ -13,14 +14,17 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from hubstead.errors import BlobNotFoundError
 from hubstead.repos.lfs_pointer import blob_key
+from hubstead.repos.models import LfsObject
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.chunking import chunk_boundaries
 from hubstead.xet.services import CasService, Term
-from hubstead.xet.xorb import MAX_XORB_CHUNKS, MAX_XORB_UNPACKED, build_xorb
+from hubstead.xet.xorb import MAX_XORB_CHUNKS, build_xorb
 
 log = logging.getLogger("hubstead.xet")
-WINDOW = 64 * 1024 * 1024  # bytes of the object chunked at a time
+WINDOW = 16 * 1024 * 1024  # bytes of the object chunked at a time
+XORB_BYTES = 16 * 1024 * 1024  # smaller xorbs than the 64 MiB allowed: the server's memory stays low
+ROW_WAIT_SECONDS = 30  # an upload's unit of work commits its LFS row just after the conversion is queued
 
 
 @dataclass
@@ -34,9 +38,7 @@ class _Packer:
     leaves: list[tuple[bytes, int]] = field(default_factory=list)
 
     def add(self, chunk: bytes) -> None:
-        if self.pending and (
-            self.pending_bytes + len(chunk) > MAX_XORB_UNPACKED or len(self.pending) == MAX_XORB_CHUNKS
-        ):
+        if self.pending and (self.pending_bytes + len(chunk) > XORB_BYTES or len(self.pending) == MAX_XORB_CHUNKS):
             self.flush()
         self.pending.append(chunk)
         self.pending_bytes += len(chunk)
@@ -100,9 +102,19 @@ def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | No
 
 
 def convert_in_background(sessions: sessionmaker[Session], blobs: BlobStore, oid: str) -> None:
-    """One conversion in its own unit of work (run by the hub's converter thread); failures are logged, the
-    object stays downloadable through LFS."""
+    """One conversion in its own unit of work (run by the hub's converter thread, queued by the upload before
+    its own unit of work commits the object's row, which it waits for); failures are logged, the object stays
+    downloadable through LFS."""
     try:
+        deadline = time.monotonic() + ROW_WAIT_SECONDS
+        while True:
+            with sessions() as session:
+                if session.get(LfsObject, oid) is not None:
+                    break
+            if time.monotonic() > deadline:
+                log.warning("LFS object %s was never recorded: not converted to Xet", oid)
+                return
+            time.sleep(0.05)
         with sessions.begin() as session:
             convert_lfs_object(session, blobs, oid)
     except Exception:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import delete, exists, select, update
+from sqlalchemy import bindparam, delete, exists, select, update
 from sqlalchemy.orm import Session
 
 from hubstead.api.ranges import parse_range
@@ -52,6 +52,10 @@ def xorb_key(object_name: str) -> str:
 
 def object_name(storage_key: str) -> str:
     return storage_key.rsplit("/", 1)[-1]
+
+
+def shard_key(shard_hex: str) -> str:
+    return f"xet/shards/{shard_hex[:2]}/{shard_hex}"
 
 
 def grant_key(xorb_hex: str, grant_id: str) -> str:
@@ -272,6 +276,9 @@ class CasService:
             new += self._record_file(repo_pk, entry, terms, chunks)
         self.touch_xorbs(needed)
         self.session.flush()
+        # the shard as received, named as clients name shards: a record of what was registered (the rows above
+        # are what serves); small next to the xorbs it describes
+        self.blobs.put(shard_key(hashing.hash_to_hex(hashing.chunk_hash(memoryview(data)))), bytes(data))
         return new
 
     @staticmethod
@@ -365,23 +372,11 @@ class CasService:
         wanted = list(dict.fromkeys(sha256s))
         if not wanted:
             return {}
-        out = {
-            sha: XetRef(file_hash, size)
-            for sha, file_hash, size in self.session.execute(
-                select(XetRepoFile.sha256, XetRepoFile.file_hash, XetRepoFile.size).where(
-                    XetRepoFile.repo_id == repo_pk, XetRepoFile.sha256.in_(wanted)
-                )
-            )
-        }
-        rest = [s for s in wanted if s not in out]
-        if rest:
-            converted = self.session.execute(
-                select(XetLfsConversion.sha256, XetLfsConversion.file_hash, LfsObject.size)
-                .join(LfsObject, LfsObject.oid == XetLfsConversion.sha256)
-                .join(RepoLfsObject, RepoLfsObject.oid == XetLfsConversion.sha256)
-                .where(RepoLfsObject.repo_id == repo_pk, XetLfsConversion.sha256.in_(rest))
-            )
-            out |= {sha: XetRef(file_hash, size) for sha, file_hash, size in converted}
+        params = {"repo": repo_pk, "shas": wanted}
+        out = {sha: XetRef(h, size) for sha, h, size in self.session.execute(_REPO_FILES, params)}
+        if len(out) < len(wanted):
+            params["shas"] = [s for s in wanted if s not in out]
+            out |= {sha: XetRef(h, size) for sha, h, size in self.session.execute(_CONVERTED, params)}
         return out
 
     def repo_references_file(self, repo_pk: int, file_hash: str) -> bool:
@@ -589,6 +584,28 @@ def _rebuild(
                     return
 
 
+class RecentXetHashes:
+    """Per process, for ``resolve``: the Xet hash of a repo's LFS object, or that it has none, remembered for a
+    few seconds (found ones longer: a mapping only ever goes away with its repo), so that repeated HEADs of a
+    file cost no query. Thread-safe enough: a lost race only repeats a lookup."""
+
+    def __init__(self, found_ttl: float = 60.0, missing_ttl: float = 2.0, max_entries: int = 50_000) -> None:
+        self.found_ttl, self.missing_ttl, self.max_entries = found_ttl, missing_ttl, max_entries
+        self._entries: dict[tuple[int, str], tuple[float, str | None]] = {}
+
+    def get(self, repo_pk: int, sha256: str) -> tuple[bool, str | None]:
+        entry = self._entries.get((repo_pk, sha256))
+        if entry is None or entry[0] < time.monotonic():
+            return False, None
+        return True, entry[1]
+
+    def put(self, repo_pk: int, sha256: str, xet_hash: str | None) -> None:
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        ttl = self.found_ttl if xet_hash is not None else self.missing_ttl
+        self._entries[(repo_pk, sha256)] = (time.monotonic() + ttl, xet_hash)
+
+
 class LfsBytes:
     """Where the bytes of a repo's LFS object are: whole in the BlobStore (uploaded through LFS), or as a Xet
     file (uploaded through Xet), rebuilt from its xorbs for readers that don't speak Xet."""
@@ -609,3 +626,14 @@ class LfsBytes:
         if ref is None:
             raise BlobNotFoundError(f"LFS object {oid} not found")
         return self.cas.read_file(ref.file_hash, start, ref.size if end is None else end)
+
+
+_REPO_FILES = select(XetRepoFile.sha256, XetRepoFile.file_hash, XetRepoFile.size).where(
+    XetRepoFile.repo_id == bindparam("repo"), XetRepoFile.sha256.in_(bindparam("shas", expanding=True))
+)
+_CONVERTED = (
+    select(XetLfsConversion.sha256, XetLfsConversion.file_hash, LfsObject.size)
+    .join(LfsObject, LfsObject.oid == XetLfsConversion.sha256)
+    .join(RepoLfsObject, RepoLfsObject.oid == XetLfsConversion.sha256)
+    .where(RepoLfsObject.repo_id == bindparam("repo"), XetLfsConversion.sha256.in_(bindparam("shas", expanding=True)))
+)

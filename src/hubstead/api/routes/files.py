@@ -84,7 +84,10 @@ def _resolve(
 def _xet_headers(request: Request, ctx: DownloadContext, repo: Repo, resolved: ResolvedFile) -> dict[str, str]:
     """For a file stored in Xet: its hash and where a client gets a CAS token (the client then downloads only
     the chunks it lacks). Clients that ignore these get the bytes from this same response."""
-    xet_hash = ctx.files.xet_hashes(repo, [resolved.entry]).get(resolved.etag)
+    known, xet_hash = ctx.hub.recent_xet_hashes.get(repo.id, resolved.etag)
+    if not known:
+        xet_hash = ctx.files.xet_hashes(repo, [resolved.entry]).get(resolved.etag)
+        ctx.hub.recent_xet_hashes.put(repo.id, resolved.etag, xet_hash)
     if xet_hash is None:
         return {}
     base = ctx.hub.settings.public_url.rstrip("/") if ctx.hub.settings.public_url else str(request.base_url).rstrip("/")

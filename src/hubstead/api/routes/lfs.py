@@ -7,7 +7,6 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from sqlalchemy import select
-from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
@@ -121,7 +120,8 @@ async def upload_lfs_object(
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await lfs.receive(oid, size, request.stream())
     await run_in_threadpool(lfs.link, repo_pk, oid, size)
-    return Response(status_code=200, background=BackgroundTask(hub.convert_to_xet, oid))
+    hub.convert_to_xet(oid)  # in the background, once this unit of work has committed the object's row
+    return Response(status_code=200)
 
 
 @router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}/part/{part:int}")
@@ -144,7 +144,8 @@ async def complete_lfs_multipart(
     body = await _json(request)
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await run_in_threadpool(lfs.complete_multipart, repo_pk, oid, size, body)
-    return JSONResponse({"message": "ok"}, media_type=LFS_JSON, background=BackgroundTask(hub.convert_to_xet, oid))
+    hub.convert_to_xet(oid)
+    return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
 
 
 @router.api_route("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", methods=["GET", "HEAD"])
