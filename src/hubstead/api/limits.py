@@ -17,9 +17,8 @@ MAX_ROW_ID = 2**31 - 1  # the largest INTEGER primary key on every backend
 M = TypeVar("M", bound=BaseModel)
 
 
-async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
-    """The body as JSON; 413 past ``limit`` bytes (declared or streamed), 400 if it is not JSON. An empty
-    body is ``{}``."""
+async def read_body(request: Request, limit: int) -> bytearray:
+    """The whole body; 413 past ``limit`` bytes (declared or streamed), 400 if shorter than declared."""
     declared = request.headers.get("content-length")
     if declared and declared.isdigit() and int(declared) > limit:
         raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
@@ -28,6 +27,15 @@ async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
         body += chunk
         if len(body) > limit:
             raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
+    if declared and declared.isdigit() and len(body) != int(declared):
+        raise InvalidInputError(f"The body was cut short: {len(body)} of {declared} bytes")
+    return body
+
+
+async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
+    """The body as JSON; 413 past ``limit`` bytes (declared or streamed), 400 if it is not JSON. An empty
+    body is ``{}``."""
+    body = await read_body(request, limit)
     if not body.strip():
         return {}
     try:

@@ -13,7 +13,9 @@ from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
+from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep, SessionDep
+from hubstead.api.limits import read_body, read_json
 from hubstead.api.middleware import decode_param
 from hubstead.api.ranges import parse_range
 from hubstead.errors import (
@@ -23,7 +25,8 @@ from hubstead.errors import (
     PayloadTooLargeError,
     XetFormatError,
 )
-from hubstead.repos.models import RepoType
+from hubstead.hub import Hub
+from hubstead.repos.models import Repo, RepoType
 from hubstead.xet.services import CasService, check_hex, grant_key, xorb_key, xorb_path
 from hubstead.xet.tokens import CasGrant
 from hubstead.xet.xorb import MAX_XORB_SERIALIZED
@@ -53,6 +56,11 @@ def _token_response(grant: CasGrant, token: str, url: str) -> Response:
     return JSONResponse({"casUrl": url, "accessToken": token, "exp": grant.expires}, headers=headers)
 
 
+def _issue(repo: Repo, actor: Actor, hub: Hub, base_url: str, *, write: bool) -> Response:
+    grant = hub.cas_tokens.issue(repo.id, write=write, account_id=actor.account.id if actor.account else None)
+    return _token_response(grant, hub.cas_tokens.encode(grant), cas_url(base_url, hub.settings.xet.cas_url))
+
+
 @router.get("/api/{repo_type:repotypes}/{namespace}/{name}/xet-read-token/{revision}")
 def get_xet_read_token(
     repo_type: RepoType,
@@ -67,8 +75,7 @@ def get_xet_read_token(
     """A CAS token that reads this repo's files: anyone who may download them (anonymous for public repos)."""
     repo = repos.get_repo_for_download(repo_type, f"{namespace}/{name}", actor)
     repos.open_git(repo).resolve(decode_param(revision))  # 404 for a revision that does not exist
-    grant = hub.cas_tokens.issue(repo.id, write=False, account_id=actor.account.id if actor.account else None)
-    return _token_response(grant, hub.cas_tokens.encode(grant), cas_url(base_url, hub.settings.xet.cas_url))
+    return _issue(repo, actor, hub, base_url, write=False)
 
 
 @router.get("/api/{repo_type:repotypes}/{namespace}/{name}/xet-write-token/{revision}")
@@ -85,10 +92,9 @@ def get_xet_write_token(
     """A CAS token that uploads for this repo: whoever may upload LFS objects to it (writers, and contributors
     for their branches and pull requests; the commit itself checks the branch). ``revision`` may be ``None``
     (the client's spelling when it opens a pull request)."""
-    repo = repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor)
-    assert actor.account is not None
-    grant = hub.cas_tokens.issue(repo.id, write=True, account_id=actor.account.id)
-    return _token_response(grant, hub.cas_tokens.encode(grant), cas_url(base_url, hub.settings.xet.cas_url))
+    return _issue(
+        repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor), actor, hub, base_url, write=True
+    )
 
 
 # --- the CAS ---------------------------------------------------------------------------------------
@@ -103,20 +109,6 @@ def _prefix(prefix: str) -> None:
         raise NotFoundError(f"Unknown CAS prefix {prefix!r}")
 
 
-async def _read_body(request: Request, limit: int) -> bytearray:
-    declared = request.headers.get("content-length")
-    if declared is not None and (not declared.isdigit() or int(declared) > limit):
-        raise PayloadTooLargeError(f"The body is larger than the {limit} bytes allowed")
-    body = bytearray()
-    async for piece in request.stream():
-        body += piece
-        if len(body) > limit:
-            raise PayloadTooLargeError(f"The body is larger than the {limit} bytes allowed")
-    if declared is not None and len(body) != int(declared):
-        raise XetFormatError(f"The body was cut short: {len(body)} of {declared} bytes")
-    return body
-
-
 @router.post(CAS_PREFIX + "/v1/xorbs/{prefix}/{xorb_hash}")
 async def upload_xorb(
     request: Request, prefix: str, xorb_hash: str, hub: HubDep, cas: CasServiceDep
@@ -128,7 +120,7 @@ async def upload_xorb(
         await request.body()  # keep the connection in step
         await run_in_threadpool(cas.touch_xorbs, [xorb_hash])
         return {"was_inserted": False}
-    body = await _read_body(request, MAX_XORB_SERIALIZED)
+    body = await read_body(request, MAX_XORB_SERIALIZED)
     parsed = await run_in_threadpool(cas.check_xorb, xorb_hash, body)
     inserted = await run_in_threadpool(cas.store_xorb, xorb_hash, body, parsed)
     return {"was_inserted": inserted}
@@ -159,8 +151,8 @@ async def create_xorb_grant(
     _grant(request, hub, write=True)
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
+    body = await read_json(request)
     try:
-        body = json.loads(await request.body())
         length = int(body["length"])
         checksum = body.get("checksum") or {}
         crc = int(checksum["value"]) if checksum.get("algo") == "crc64nvme" else -1
@@ -186,7 +178,7 @@ async def upload_granted_xorb(
     hub.signer.verify(
         _grant_upload_path(xorb_hash, grant_id, length, int(crc)), params.get("expires"), params.get("sig")
     )
-    body = await _read_body(request, length)
+    body = await read_body(request, length)
     if len(body) != length:
         raise XetFormatError(f"The xorb has {len(body)} bytes, the grant was for {length}")
     parsed = await run_in_threadpool(cas.check_xorb, xorb_hash, body)
@@ -219,7 +211,7 @@ async def commit_granted_xorb(
 @router.post(CAS_PREFIX + "/v1/shards")
 async def upload_shard(request: Request, hub: HubDep, cas: CasServiceDep) -> dict[str, int]:
     grant = _grant(request, hub, write=True)
-    body = await _read_body(request, MAX_SHARD_BYTES)
+    body = await read_body(request, MAX_SHARD_BYTES)
     new = await run_in_threadpool(cas.register_shard, grant.repo_id, body)
     return {"result": 1 if new else 0}
 
@@ -228,7 +220,7 @@ async def upload_shard(request: Request, hub: HubDep, cas: CasServiceDep) -> dic
 async def upload_shard_v2(request: Request, hub: HubDep, cas: CasServiceDep) -> Response:
     """The same checks as v1 (refused with a plain 4xx before any frame), then the result as NDJSON frames."""
     grant = _grant(request, hub, write=True)
-    body = await _read_body(request, MAX_SHARD_BYTES)
+    body = await read_body(request, MAX_SHARD_BYTES)
     new = await run_in_threadpool(cas.register_shard, grant.repo_id, body)
     frames = [
         {"type": "validating", "verified": 1, "total": 1},
