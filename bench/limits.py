@@ -507,6 +507,8 @@ def transfers(
         started = time.perf_counter()
         api.upload_file(path_or_fileobj=src, path_in_repo=FILE, repo_id=repo_id)
         uploads.append(time.perf_counter() - started)
+        memory.phase = "xet conversion"
+        wait_for_xet_conversion(api, repo_id)
         memory.phase = "after"
     src.unlink()
     floor, upload = min(floors), min(uploads)
@@ -528,6 +530,22 @@ def transfers(
         memory.phase = "after"
         rows += requests_per_second(url, nginx_url, args.seconds, memory.pid, nginx_pid)
     return rows
+
+
+def wait_for_xet_conversion(api: object, repo_id: str) -> None:
+    """The server chunks each LFS upload into xorbs in the background (so that Xet clients can download it);
+    wait for that before measuring anything else, so that it does not run under the next measurement."""
+    from huggingface_hub import HfApi
+
+    assert isinstance(api, HfApi)
+    started = time.perf_counter()
+    while time.perf_counter() - started < 300:
+        if api.get_paths_info(repo_id, [FILE])[0].xet_hash:
+            print(f"Xet conversion of {repo_id}/{FILE} done {time.perf_counter() - started:.1f} s after the upload",
+                  file=sys.stderr)  # fmt: skip
+            return
+        time.sleep(0.5)
+    raise RuntimeError("the upload was not converted to Xet within 300 s")
 
 
 def metadata_and_commits(args: argparse.Namespace, tmp: Path, url: str, token: str, data_dir: Path) -> list[Row]:
