@@ -18,16 +18,16 @@ from pathlib import Path
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")  # this hub speaks LFS; set before huggingface_hub is imported
 os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
 
-import httpx  # noqa: E402
-from huggingface_hub import CommitOperationAdd, HfApi  # noqa: E402
+import httpx
+from huggingface_hub import CommitOperationAdd, HfApi
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from search import LANGUAGES, TASKS, WORDS, fill, measure, pct, start_server  # noqa: E402
+from search import LANGUAGES, TASKS, WORDS, fill, measure, pct, start_server
 
-from hubstead.accounts.models import TokenRole  # noqa: E402
-from hubstead.accounts.services import AccountService  # noqa: E402
-from hubstead.config import Settings  # noqa: E402
-from hubstead.hub import Hub  # noqa: E402
+from hubstead.accounts.models import TokenRole
+from hubstead.accounts.services import AccountService
+from hubstead.config import Settings
+from hubstead.hub import Hub
 
 TARGET_P95_MS = 100.0
 REAL_REPOS = 20
