@@ -168,11 +168,17 @@ class LfsService:
         hasher = hashlib.sha256()
 
         def sink(piece: bytearray) -> None:
+            # hash here while another thread writes the same piece: both let go of the GIL, so on two cores
+            # a piece costs the longer of the two, not their sum
+            written = writes.submit(writer.write, piece)
             hasher.update(piece)
-            writer.write(piece)
+            written.result()
 
         try:
-            with ThreadPoolExecutor(1, thread_name_prefix="lfs-upload") as pool:
+            with (
+                ThreadPoolExecutor(1, thread_name_prefix="lfs-upload") as pool,
+                ThreadPoolExecutor(1, thread_name_prefix="lfs-write") as writes,
+            ):
                 received = await _pump(chunks, pool, sink, size, oid)
                 _check_digest(oid, size, hasher.hexdigest(), received)
                 await asyncio.wrap_future(pool.submit(writer.commit))
