@@ -97,7 +97,7 @@ def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | No
     if not packer.terms:
         return None
     name = hashing.hash_to_hex(hashing.file_hash(packer.leaves))
-    cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms)
+    cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
     return name
 
 

@@ -316,15 +316,17 @@ class CasService:
     ) -> int:
         name = hashing.hash_to_hex(entry.file_hash)
         size = sum(t.length for t in terms)
-        new = self._record_terms(name, size, terms)
-        if terms:
-            first = chunks[terms[0].xorb][terms[0].start].hash
-            self._index_chunks(terms[0].xorb, [first])
+        first = chunks[terms[0].xorb][terms[0].start].hash if terms else None
+        new = self._record_terms(name, size, terms, first)
         if entry.sha256 is not None:
             self._link_repo(repo_pk, entry.sha256, name, size)
         return new
 
-    def _record_terms(self, name: str, size: int, terms: list[Term]) -> int:
+    def _record_terms(self, name: str, size: int, terms: list[Term], first_chunk: bytes | None) -> int:
+        """Record a file and, for global deduplication, the xorb of its first chunk (every file's first chunk
+        is one clients ask about)."""
+        if terms and first_chunk is not None:
+            self._index_chunks(terms[0].xorb, [first_chunk])
         new = insert_ignoring_duplicates(
             self.session,
             XetFile,
@@ -406,10 +408,8 @@ class CasService:
             raise EntryNotFoundError(f"Xet file {file_hex} not found")
         size, terms = self.get_file(file_hex)
         start, end = (0, size) if size == 0 else (parse_range(range_header, size) or (0, size))
-        stored = self.stored_xorbs(t.xorb for t in terms)
+        stored, pieces = self._plan(terms, start, end)
         chunks = {x: s.chunks for x, s in stored.items()}
-        lengths = {x: [c.length for c in cs] for x, cs in chunks.items()}
-        pieces = plan_range(terms, lengths, start, end) if end > start else []
         out_terms = [
             {"hash": p.xorb, "unpacked_length": p.length, "range": {"start": p.start, "end": p.end}} for p in pieces
         ]
@@ -450,10 +450,16 @@ class CasService:
         end = min(end, size)
         if end <= start:
             return iter(())
-        stored = self.stored_xorbs(t.xorb for t in terms)
-        lengths = {x: [c.length for c in s.chunks] for x, s in stored.items()}
-        pieces = plan_range(terms, lengths, start, end)
+        stored, pieces = self._plan(terms, start, end)
         return _rebuild(self.blobs, stored, pieces, start, end)
+
+    def _plan(self, terms: list[Term], start: int, end: int) -> tuple[dict[str, StoredXorb], list[Piece]]:
+        """The stored xorbs a file's terms name, and the pieces of them that bytes [start, end) need."""
+        stored = self.stored_xorbs(t.xorb for t in terms)
+        if end <= start:
+            return stored, []
+        lengths = {x: [c.length for c in s.chunks] for x, s in stored.items()}
+        return stored, plan_range(terms, lengths, start, end)
 
     # --- global deduplication -----------------------------------------------------------------
 
@@ -492,15 +498,15 @@ class CasService:
         row = self.session.get(XetFile, file_hash)
         order = list(dict.fromkeys(t.xorb for t in unpack_terms(row.terms))) if row else [xorb]
         at = order.index(xorb) if xorb in order else 0
-        return sorted(order, key=lambda name: (name != xorb, abs(order.index(name) - at)))[:DEDUP_XORBS]
+        nearest = sorted(range(len(order)), key=lambda i: (order[i] != xorb, abs(i - at)))
+        return [order[i] for i in nearest[:DEDUP_XORBS]]
 
     # --- LFS objects converted to Xet ---------------------------------------------------------
 
-    def record_conversion(self, sha256: str, file_hash: str, size: int, terms: list[Term]) -> None:
-        self._record_terms(file_hash, size, terms)
-        if terms:
-            first = self.xorb_chunks([terms[0].xorb])[terms[0].xorb][terms[0].start].hash
-            self._index_chunks(terms[0].xorb, [first])
+    def record_conversion(
+        self, sha256: str, file_hash: str, size: int, terms: list[Term], first_chunk: bytes | None
+    ) -> None:
+        self._record_terms(file_hash, size, terms, first_chunk)
         insert_ignoring_duplicates(
             self.session, XetLfsConversion, [{"sha256": sha256, "file_hash": file_hash, "created_at": utcnow()}]
         )
@@ -508,9 +514,6 @@ class CasService:
 
     def is_converted(self, sha256: str) -> bool:
         return self.session.get(XetLfsConversion, sha256) is not None
-
-    def blob_exists(self, sha256: str) -> bool:
-        return self.blobs.exists(blob_key(sha256))
 
     # --- garbage collection -------------------------------------------------------------------
 
@@ -535,7 +538,6 @@ class CasService:
         ).all()
         report = GarbageReport(files=len(dead_files))
         for xorb, key, size in dead:
-            self.session.execute(delete(XetDedupChunk).where(XetDedupChunk.xorb_hash == xorb))
             gone = self.session.execute(
                 delete(XetXorb).where(
                     XetXorb.hash == xorb,
@@ -544,6 +546,8 @@ class CasService:
                 )
             )
             if gone.rowcount:  # type: ignore[attr-defined]
+                # its dedup entries go with it (only then: a xorb used meanwhile keeps them)
+                self.session.execute(delete(XetDedupChunk).where(XetDedupChunk.xorb_hash == xorb))
                 report.xorbs += 1
                 report.bytes += size
                 report.keys.append(key)
