@@ -233,11 +233,15 @@ async def get_search_service(session: SessionDep, stats: StatsServiceDep) -> Sea
 SearchServiceDep = Annotated[SearchService, Depends(get_search_service)]
 
 
-async def get_base_url(request: Request, hub: HubDep) -> str:
+def base_url_of(request: Request, hub: Hub) -> str:
     """The address clients reach us at: configured, else this request's own scheme and host."""
     if hub.settings.public_url:
         return hub.settings.public_url.rstrip("/")
     return str(request.base_url).rstrip("/")
+
+
+async def get_base_url(request: Request, hub: HubDep) -> str:
+    return base_url_of(request, hub)
 
 
 BaseUrlDep = Annotated[str, Depends(get_base_url)]

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterable
+
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
 
 from hubstead.errors import RangeNotSatisfiableError
 
@@ -30,3 +34,22 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if start >= size or (last and int(last) < start):
         raise RangeNotSatisfiableError("Requested range not satisfiable", size)
     return start, end
+
+
+def ranged_response(
+    request: Request,
+    size: int,
+    read: Callable[[int, int], Iterable[bytes | memoryview]],
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """A GET or HEAD answer for ``size`` bytes, honouring a single ``Range``: 206 with ``Content-Range`` for a
+    range, 200 otherwise; ``read(start, end)`` gives bytes [start, end) and is called only for GET."""
+    byte_range = parse_range(request.headers.get("range"), size)
+    start, end = byte_range or (0, size)
+    out = {"Content-Length": str(end - start), "Accept-Ranges": "bytes"} | (headers or {})
+    if byte_range:
+        out["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
+    status = 206 if byte_range else 200
+    if request.method == "HEAD":
+        return Response(status_code=status, headers=out, media_type="application/octet-stream")
+    return StreamingResponse(read(start, end), status_code=status, headers=out, media_type="application/octet-stream")

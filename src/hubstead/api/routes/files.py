@@ -16,6 +16,7 @@ from hubstead.api.deps import (
     FileServiceDep,
     HubDep,
     RepoServiceDep,
+    base_url_of,
     download_context,
 )
 from hubstead.api.middleware import decode_param
@@ -90,7 +91,7 @@ def _xet_headers(request: Request, ctx: DownloadContext, repo: Repo, resolved: R
         ctx.hub.recent_xet_hashes.put(repo.id, resolved.etag, xet_hash)
     if xet_hash is None:
         return {}
-    base = ctx.hub.settings.public_url.rstrip("/") if ctx.hub.settings.public_url else str(request.base_url).rstrip("/")
+    base = base_url_of(request, ctx.hub)
     token_url = f"{base}/api/{repo.type.value}s/{repo.repo_id}/xet-read-token/{resolved.commit}"
     cas = cas_url(base, ctx.hub.settings.xet.cas_url)
     return {

@@ -8,10 +8,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, LfsServiceDep, RepoServiceDep, SessionDep
-from hubstead.api.ranges import parse_range
+from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import download_path, upload_path
@@ -158,17 +158,6 @@ def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, s
     content = LfsBytes(session, hub.blobs)
     if size is None or not content.available(repo_pk, oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
-    byte_range = parse_range(request.headers.get("range"), size)
-    start, end = byte_range or (0, size)
-    headers = {"Content-Length": str(end - start), "Accept-Ranges": "bytes", "ETag": f'"{oid}"'}
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    status = 206 if byte_range else 200
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    return StreamingResponse(
-        content.read(repo_pk, oid, start, end),
-        status_code=status,
-        headers=headers,
-        media_type="application/octet-stream",
+    return ranged_response(
+        request, size, lambda start, end: content.read(repo_pk, oid, start, end), {"ETag": f'"{oid}"'}
     )

@@ -6,18 +6,17 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Iterator
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 
 from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep, SessionDep
 from hubstead.api.limits import read_body, read_json
 from hubstead.api.middleware import decode_param
-from hubstead.api.ranges import parse_range
+from hubstead.api.ranges import ranged_response
 from hubstead.errors import (
     BlobNotFoundError,
     InvalidInputError,
@@ -34,6 +33,7 @@ from hubstead.xet.xorb import MAX_XORB_SERIALIZED
 router = APIRouter()
 CAS_PREFIX = "/api/hubstead/xet"
 MAX_SHARD_BYTES = 80 * 1024 * 1024
+MAX_TELEMETRY_BYTES = 1024 * 1024
 PREFIXES = ("default", "default-merkledb")  # hf_xet sends the first, the spec names the second
 
 
@@ -117,7 +117,7 @@ async def upload_xorb(
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
     if await run_in_threadpool(cas.has_xorb, xorb_hash):
-        await request.body()  # keep the connection in step
+        await read_body(request, MAX_XORB_SERIALIZED)  # keep the connection in step (with the same cap)
         await run_in_threadpool(cas.touch_xorbs, [xorb_hash])
         return {"was_inserted": False}
     body = await read_body(request, MAX_XORB_SERIALIZED)
@@ -278,20 +278,11 @@ def get_xorb_bytes(request: Request, name: str, hub: HubDep) -> Response:
         size = hub.blobs.size(key)
     except BlobNotFoundError:
         raise NotFoundError(f"Xorb {name} not found") from None
-    byte_range = parse_range(request.headers.get("range"), size)
-    start, end = byte_range or (0, size)
-    headers = {"Content-Length": str(end - start), "Accept-Ranges": "bytes"}
-    if byte_range:
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    status = 206 if byte_range else 200
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    body: Iterator[bytes | memoryview] = hub.blobs.read_range(key, start, end)
-    return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
+    return ranged_response(request, size, lambda start, end: hub.blobs.read_range(key, start, end))
 
 
 @router.post("/v1/telemetry")
 async def post_telemetry(request: Request) -> Response:
-    """hf_xet reports transfer statistics to the CAS's origin; accepted and dropped."""
-    await request.body()
+    """hf_xet reports transfer statistics to the CAS's origin (at most 1 MiB); accepted and dropped."""
+    await read_body(request, MAX_TELEMETRY_BYTES)
     return Response(status_code=200)
