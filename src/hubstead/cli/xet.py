@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import select
 
 from hubstead.config import Settings
+from hubstead.db.base import utcnow
 from hubstead.hub import Hub
 from hubstead.repos.models import LfsObject
 from hubstead.xet.convert import convert_lfs_object
@@ -30,9 +31,14 @@ def collect_garbage(args: argparse.Namespace) -> int:
             report = CasService(session, hub.blobs).collect_garbage(timedelta(hours=hours))
         for key in report.keys:  # only once the rows are gone for good
             hub.blobs.delete(key)
+        abandoned = hub.blobs.drop_abandoned_writes((utcnow() - timedelta(hours=hours)).timestamp())
     finally:
         hub.close()
-    print(f"removed {report.files} file(s) and {report.xorbs} xorb(s), {report.bytes} bytes", file=sys.stderr)
+    print(
+        f"removed {report.files} file(s), {report.xorbs} xorb(s) and {report.orphans} orphaned blob(s), "
+        f"{report.bytes} bytes; {abandoned} abandoned upload(s)",
+        file=sys.stderr,
+    )
     return 0
 
 

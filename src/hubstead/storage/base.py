@@ -3,8 +3,18 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
+
+
+@dataclass(frozen=True)
+class StoredBlob:
+    """A blob as a listing sees it: its key, size, and when it was written (POSIX seconds)."""
+
+    key: str
+    size: int
+    modified: float
 
 
 class BlobWriter(Protocol):
@@ -40,6 +50,15 @@ class BlobStore(Protocol):
 
     def delete(self, key: str) -> None:
         """Remove ``key``; a missing key is not an error."""
+        ...
+
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        """Every committed blob whose key starts with ``prefix/`` (a folder of keys), in no set order."""
+        ...
+
+    def drop_abandoned_writes(self, before: float) -> int:
+        """Remove what writers started before ``before`` (POSIX seconds) and never committed or aborted (the
+        process died mid-upload); returns how many. Never call it with a time after an upload in flight began."""
         ...
 
     def local_path(self, key: str) -> Path | None:

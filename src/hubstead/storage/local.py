@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import BinaryIO
 
 from hubstead.errors import BlobNotFoundError, InvalidInputError
+from hubstead.storage.base import StoredBlob
 
 CHUNK_SIZE = 4 * 1024 * 1024  # per read: large enough that a download costs few thread hops
 MAP_WINDOW = 16 * 1024 * 1024  # of a blob mapped at a time, handed out CHUNK_SIZE at a time
@@ -109,6 +110,28 @@ class LocalBlobStore:
 
     def delete(self, key: str) -> None:
         self._path(key).unlink(missing_ok=True)
+
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        top = self._path(prefix)
+        for folder, _, names in os.walk(top):
+            base = Path(folder).relative_to(self.root).as_posix()
+            for name in names:
+                try:
+                    info = os.stat(os.path.join(folder, name))
+                except FileNotFoundError:  # deleted while listed
+                    continue
+                yield StoredBlob(f"{base}/{name}", info.st_size, info.st_mtime)
+
+    def drop_abandoned_writes(self, before: float) -> int:
+        dropped = 0
+        for entry in os.scandir(self._tmp_dir):
+            try:
+                if entry.name.startswith("upload-") and entry.stat().st_mtime < before:
+                    os.unlink(entry.path)
+                    dropped += 1
+            except FileNotFoundError:  # committed or aborted meanwhile
+                continue
+        return dropped
 
     def local_path(self, key: str) -> Path | None:
         path = self._path(key)

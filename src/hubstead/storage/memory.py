@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
 from hubstead.errors import BlobNotFoundError
+from hubstead.storage.base import StoredBlob
 
 CHUNK_SIZE = 1024 * 1024
 
@@ -30,6 +32,7 @@ class _MemoryBlobWriter:
 class InMemoryBlobStore:
     def __init__(self) -> None:
         self._blobs: dict[str, bytes] = {}
+        self._written: dict[str, float] = {}
         self._lock = threading.Lock()
 
     def open_writer(self, key: str, *, durable: bool = True) -> _MemoryBlobWriter:
@@ -38,6 +41,7 @@ class InMemoryBlobStore:
     def put(self, key: str, data: bytes) -> None:
         with self._lock:
             self._blobs[key] = data
+            self._written[key] = time.time()
 
     def exists(self, key: str) -> bool:
         return key in self._blobs
@@ -59,6 +63,15 @@ class InMemoryBlobStore:
     def delete(self, key: str) -> None:
         with self._lock:
             self._blobs.pop(key, None)
+            self._written.pop(key, None)
+
+    def list_blobs(self, prefix: str) -> Iterator[StoredBlob]:
+        with self._lock:
+            found = [(k, len(v), self._written[k]) for k, v in self._blobs.items() if k.startswith(prefix + "/")]
+        return (StoredBlob(key, size, modified) for key, size, modified in found)
+
+    def drop_abandoned_writes(self, before: float) -> int:
+        return 0  # an unfinished write holds its bytes in its writer, and goes with it
 
     def local_path(self, key: str) -> Path | None:
         return None

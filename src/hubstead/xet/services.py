@@ -37,6 +37,7 @@ CHUNK_RECORD = struct.Struct("<32sII")  # chunk hash, end offset in the stored x
 TERM_RECORD = struct.Struct("<32sIII")  # xorb hash, first chunk, end chunk (exclusive), uncompressed length
 READ_SPAN = 8 * 1024 * 1024  # server-side reconstruction reads stored xorbs this much at a time
 DEDUP_SHARD_DAYS = 14  # how long a client may keep a global-dedup answer
+ORPHAN_BATCH = 500  # storage keys looked up in one query by garbage collection
 DEDUP_XORBS = 64  # xorbs described in one global-dedup answer (~4 GiB of a file, ~3 MiB of answer)
 
 
@@ -552,13 +553,34 @@ class CasService:
                 report.bytes += size
                 report.keys.append(key)
         self.session.flush()
+        self._collect_orphans(cutoff.timestamp(), report)
         return report
+
+    def _collect_orphans(self, before: float, report: GarbageReport) -> None:
+        """Bytes of xorb uploads whose rows never arrived (the process died between the two, or the row's
+        transaction failed), and grant markers no commit came for: written before ``before``, when a
+        transaction in flight would have committed long ago."""
+        for key, _ in self._old_blobs("xet/grants", before):
+            report.orphans += 1
+            report.keys.append(key)
+        old = list(self._old_blobs("xet/xorbs", before))
+        for at in range(0, len(old), ORPHAN_BATCH):
+            batch = dict(old[at : at + ORPHAN_BATCH])
+            known = set(self.session.scalars(select(XetXorb.storage_key).where(XetXorb.storage_key.in_(batch))))
+            for key in batch.keys() - known:
+                report.orphans += 1
+                report.bytes += batch[key]
+                report.keys.append(key)
+
+    def _old_blobs(self, prefix: str, before: float) -> Iterator[tuple[str, int]]:
+        return ((b.key, b.size) for b in self.blobs.list_blobs(prefix) if b.modified < before)
 
 
 @dataclass
 class GarbageReport:
     files: int = 0
     xorbs: int = 0
+    orphans: int = 0  # blobs without rows: see CasService._collect_orphans
     bytes: int = 0
     keys: list[str] = field(default_factory=list)
 
