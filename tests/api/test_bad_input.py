@@ -4,6 +4,7 @@ files and refs, and no object (or leftover temp file) in the blob store."""
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from typing import Any
 from urllib.parse import parse_qs, urlencode, urlsplit
@@ -12,6 +13,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from hubstead.repos.lfs import PIECE_SIZE
 from hubstead.repos.lfs_pointer import blob_key
 from hubstead.repos.models import Repo
 from tests.api._support import (
@@ -221,6 +223,28 @@ def test_lfs_upload_that_does_not_match_its_oid_stores_nothing(client, hub, user
     assert_refused(verify, 422, PAYLOAD_OID)
     body = ndjson(header_line(), lfs_file("big.bin", PAYLOAD_OID, len(PAYLOAD)))
     assert_refused(commit(client, repo, body, user.token), 422, "never uploaded")
+
+
+@pytest.mark.parametrize("corrupt", [False, True], ids=["intact", "one-byte-changed-in-the-second-piece"])
+def test_a_large_upload_in_odd_sized_chunks_is_stored_whole_or_not_at_all(client, hub, user, repo, corrupt):
+    """Several receive pieces (page-aligned buffers taken in turns, written past the page cache) and a tail."""
+    content = os.urandom(2 * PIECE_SIZE + 12_345)
+    oid = hashlib.sha256(content).hexdigest()
+    sent = bytearray(content)
+    if corrupt:
+        sent[PIECE_SIZE + 777] ^= 0xFF
+    body = batch_upload(client, repo, user.token, oid, len(content), ["basic"])
+    href = body["objects"][0]["actions"]["upload"]["href"]
+    odd = [sent[i : i + 100_003] for i in range(0, len(sent), 100_003)]
+
+    response = client.put(href, content=iter(bytes(chunk) for chunk in odd), headers={"content-length": str(len(sent))})
+
+    if corrupt:
+        assert_refused(response, 400, oid)
+        assert not hub.blobs.exists(blob_key(oid))
+    else:
+        assert response.status_code == 200, response.text
+        assert b"".join(hub.blobs.read_range(blob_key(oid))) == content
 
 
 def test_multipart_lfs_upload_that_does_not_match_its_oid_stores_nothing(client, settings, hub, user, repo, unchanged):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
+import mmap
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -167,7 +168,7 @@ class LfsService:
         writer = self.blobs.open_writer(blob_key(oid))
         hasher = hashlib.sha256()
 
-        def sink(piece: bytearray) -> None:
+        def sink(piece: memoryview) -> None:
             # hash here while another thread writes the same piece: both let go of the GIL, so on two cores
             # a piece costs the longer of the two, not their sum
             written = writes.submit(writer.write, piece)
@@ -192,7 +193,7 @@ class LfsService:
         writer = self.blobs.open_writer(_part_key(repo_pk, oid, part), durable=False)
         crc = 0
 
-        def sink(piece: bytearray) -> None:
+        def sink(piece: memoryview) -> None:
             nonlocal crc
             crc = zlib.crc32(piece, crc)  # the ETag clients echo back: md5 would cost more than the hash
             writer.write(piece)
@@ -252,28 +253,36 @@ def _chain(blobs: BlobStore, keys: Iterable[str]) -> Iterable[bytes | memoryview
 async def _pump(
     chunks: AsyncIterator[bytes],
     pool: ThreadPoolExecutor,
-    sink: Callable[[bytearray], None],
+    sink: Callable[[memoryview], None],
     limit: int | None,
     oid: str,
 ) -> int:
     """Feed a request body to ``sink`` in pieces of PIECE_SIZE, each in ``pool``'s thread while the next piece
     arrives: hashing and writing never hold up the event loop, and cost no thread hop per network read.
+    The pieces are gathered in two page-aligned buffers taken in turns (one filling while the other is in
+    ``sink``), so that a blob writer can hand them to the disk without copying them into the page cache.
     Returns the byte count; raises once the body passes ``limit``."""
-    received, buffer = 0, bytearray()
+    buffers = [mmap.mmap(-1, PIECE_SIZE) for _ in range(2)]
+    received, filled, current = 0, 0, 0
     pending: asyncio.Future[None] | None = None
     async for chunk in chunks:
         received += len(chunk)
         if limit is not None and received > limit:
             raise ChecksumMismatchError(f"Upload of {oid} is larger than the announced {limit} bytes")
-        buffer += chunk
-        if len(buffer) >= PIECE_SIZE:
-            if pending is not None:
-                await pending
-            pending, buffer = asyncio.wrap_future(pool.submit(sink, buffer)), bytearray()
+        view = memoryview(chunk)
+        while view:
+            take = min(len(view), PIECE_SIZE - filled)
+            buffers[current][filled : filled + take] = view[:take]
+            filled, view = filled + take, view[take:]
+            if filled == PIECE_SIZE:
+                if pending is not None:
+                    await pending  # the other buffer is free again once its piece is through
+                pending = asyncio.wrap_future(pool.submit(sink, memoryview(buffers[current])))
+                current, filled = 1 - current, 0
     if pending is not None:
         await pending
-    if buffer:
-        await asyncio.wrap_future(pool.submit(sink, buffer))
+    if filled:
+        await asyncio.wrap_future(pool.submit(sink, memoryview(buffers[current])[:filled]))
     return received
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import errno
+import mmap
 import os
 from pathlib import Path
 
@@ -55,3 +57,73 @@ def test_an_aborted_write_leaves_nothing_behind(store: LocalBlobStore, fsyncs: l
 
     assert not store.exists("lfs/aa/bb/gone")
     assert list((store.root / ".tmp").iterdir()) == []
+
+
+def _needs_o_direct(store: LocalBlobStore) -> None:
+    probe = store.root / "probe"
+    probe.touch()
+    try:
+        os.close(os.open(probe, os.O_WRONLY | os.O_DIRECT))
+    except OSError:
+        pytest.skip("the temp filesystem has no O_DIRECT")
+
+
+def _page_buffer(content: bytes) -> memoryview:
+    buffer = mmap.mmap(-1, len(content))
+    buffer[:] = content
+    return memoryview(buffer)
+
+
+def test_page_aligned_pieces_bypass_the_page_cache_and_the_rest_is_buffered(store: LocalBlobStore) -> None:
+    _needs_o_direct(store)
+    pieces = [os.urandom(MiB), os.urandom(MiB + 1000), os.urandom(MiB), b"small, unaligned"]
+    writer = store.open_writer("lfs/aa/bb/mixed")
+    for piece in pieces[:3]:
+        writer.write(_page_buffer(piece))  # the second ends off a block: the ones after it are buffered
+    writer.write(pieces[3])
+    writer.commit()
+
+    assert writer.direct_bytes == MiB + MiB  # the first whole, the second up to its last full block
+    assert b"".join(store.read_range("lfs/aa/bb/mixed")) == b"".join(pieces)
+
+
+def test_read_only_or_unaligned_buffers_are_written_through_the_page_cache(store: LocalBlobStore) -> None:
+    content = os.urandom(2 * MiB)
+    writer = store.open_writer("lfs/aa/bb/plain")
+    writer.write(content)  # bytes: read-only, its address unknown
+    writer.write(_page_buffer(content)[1:])  # writable, but one byte off a page
+    writer.commit()
+
+    assert writer.direct_bytes == 0
+    assert b"".join(store.read_range("lfs/aa/bb/plain")) == content + content[1:]
+
+
+def test_a_filesystem_without_o_direct_gets_buffered_writes(
+    store: LocalBlobStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real_open = os.open
+
+    def no_direct(path: str, flags: int, *args: int) -> int:
+        if flags & os.O_DIRECT:
+            raise OSError(errno.EINVAL, "Invalid argument")
+        return real_open(path, flags, *args)
+
+    monkeypatch.setattr(os, "open", no_direct)
+    pieces = [os.urandom(MiB), os.urandom(MiB)]
+    writer = store.open_writer("lfs/aa/bb/fallback")
+    for piece in pieces:
+        writer.write(_page_buffer(piece))
+    writer.commit()
+
+    assert writer.direct_bytes == 0
+    assert b"".join(store.read_range("lfs/aa/bb/fallback")) == b"".join(pieces)
+
+
+def test_a_durable_direct_write_is_still_fsynced(store: LocalBlobStore, fsyncs: list[str]) -> None:
+    _needs_o_direct(store)
+    writer = store.open_writer("lfs/aa/bb/direct")
+    writer.write(_page_buffer(os.urandom(4 * MiB)))
+    writer.commit()
+
+    assert writer.direct_bytes == 4 * MiB
+    assert fsyncs[-1] == "fsync"  # the device's cache still has to be flushed
