@@ -262,7 +262,7 @@ async def _pump(
     The pieces are gathered in two page-aligned buffers taken in turns (one filling while the other is in
     ``sink``), so that a blob writer can hand them to the disk without copying them into the page cache.
     Returns the byte count; raises once the body passes ``limit``."""
-    buffers = [mmap.mmap(-1, PIECE_SIZE) for _ in range(2)]
+    buffers = [mmap.mmap(-1, PIECE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) for _ in range(2)]
     received, filled, current = 0, 0, 0
     pending: asyncio.Future[None] | None = None
     async for chunk in chunks:

@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep, SessionDep
-from hubstead.api.limits import read_body, read_json
+from hubstead.api.limits import read_body, read_body_page_aligned, read_json
 from hubstead.api.middleware import decode_param
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import (
@@ -120,7 +120,7 @@ async def upload_xorb(
         await read_body(request, MAX_XORB_SERIALIZED)  # keep the connection in step (with the same cap)
         await run_in_threadpool(cas.touch_xorbs, [xorb_hash])
         return {"was_inserted": False}
-    body = await read_body(request, MAX_XORB_SERIALIZED)
+    body = await read_body_page_aligned(request, MAX_XORB_SERIALIZED)
     parsed = await run_in_threadpool(cas.check_xorb, xorb_hash, body)
     inserted = await run_in_threadpool(cas.store_xorb, xorb_hash, body, parsed)
     return {"was_inserted": inserted}
@@ -178,7 +178,7 @@ async def upload_granted_xorb(
     hub.signer.verify(
         _grant_upload_path(xorb_hash, grant_id, length, int(crc)), params.get("expires"), params.get("sig")
     )
-    body = await read_body(request, length)
+    body = await read_body_page_aligned(request, length)
     if len(body) != length:
         raise XetFormatError(f"The xorb has {len(body)} bytes, the grant was for {length}")
     parsed = await run_in_threadpool(cas.check_xorb, xorb_hash, body)
