@@ -8,6 +8,7 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.routing import Route
 
 from hubstead.api.deps import (
     ActorDep,
@@ -30,7 +31,6 @@ from hubstead.repos.models import Repo, RepoType
 router = APIRouter()
 # resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
 # namespace's third segment, and the namespace convertor leaves /api/ URLs to the routers that own them)
-downloads = APIRouter()
 MAX_PATHS_INFO = 1000
 MAX_CURSOR_LENGTH = 4096  # a tree page cursor is a path in the repo
 
@@ -123,12 +123,11 @@ async def _resolve_in_thread(request: Request, repo_type: RepoType, params: dict
         return await run_in_threadpool(_resolve, request, repo_type, repo_id, revision, path, ctx)
 
 
-downloads.add_route(
-    "/{namespace:namespace}/{name}/resolve/{revision}/{path:path}", resolve_model_file, methods=["GET", "HEAD"]
-)
-downloads.add_route(
-    "/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", resolve_file, methods=["GET", "HEAD"]
-)
+DOWNLOAD_ROUTES = [
+    Route("/{namespace:namespace}/{name}/resolve/{revision}/{path:path}", resolve_model_file, methods=["GET", "HEAD"]),
+    Route("/{repo_type:repoprefix}/{namespace}/{name}/resolve/{revision}/{path:path}", resolve_file,
+          methods=["GET", "HEAD"]),
+]  # fmt: skip
 
 
 def _bool(value: str | None) -> bool:
