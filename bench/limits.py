@@ -555,10 +555,10 @@ def transfers(
     )
     upload_row.ok = upload_row.ratio >= 0.7
     direct_row = Row(
-        f"upload {label}, upload_file",
+        "  the same upload",
         size / upload / MiB,
         "MiB/s",
-        "sha256 + O_DIRECT write + fsync floor",
+        "sha256 + O_DIRECT write floor",
         size / min(direct_floors) / MiB,
     )
     info = api.model_info(REPO)
