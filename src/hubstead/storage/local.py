@@ -7,6 +7,7 @@ import errno
 import mmap
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
@@ -19,6 +20,8 @@ CHUNK_SIZE = 4 * 1024 * 1024  # per read: large enough that a download costs few
 MAP_WINDOW = 16 * 1024 * 1024  # of a blob mapped at a time, handed out CHUNK_SIZE at a time
 FLUSH_EVERY = 64 * 1024 * 1024
 DIRECT_ALIGN = 4096  # what O_DIRECT asks of buffer addresses, lengths and file offsets (the largest usual block)
+BOUNCE_MIN = 1024 * 1024  # unaligned writes this large are copied through an aligned buffer and written directly
+BOUNCE_SIZE = 8 * 1024 * 1024  # that buffer, one per thread that writes such data
 
 
 class _LocalBlobWriter:
@@ -26,10 +29,11 @@ class _LocalBlobWriter:
 
     Page-aligned pieces (``mmap`` buffers, as uploads are received into) are written with ``O_DIRECT``: the disk
     reads them from the buffer, where a buffered write first copies every byte into the page cache, which on a
-    virtual machine costs more CPU than hashing them (each fresh page of cache is a fault on the host). Other
-    writes are buffered; a durable writer then starts the disk on them every FLUSH_EVERY bytes, in a thread of
-    its own, so that the fsync in ``commit`` finds little left to do. Filesystems without ``O_DIRECT`` get
-    buffered writes throughout."""
+    virtual machine costs more CPU than hashing them (each fresh page of cache is a fault on the host). Large
+    unaligned writes (xorbs built in memory, parts being joined) go the same way through a per-thread aligned
+    buffer. Small writes, and the tail of a blob off a block boundary, are buffered; a durable writer then
+    starts the disk on them every FLUSH_EVERY bytes, in a thread of its own, so that the fsync in ``commit``
+    finds little left to do. Filesystems without ``O_DIRECT`` get buffered writes throughout."""
 
     def __init__(self, final: Path, tmp_dir: Path, durable: bool = True) -> None:
         self._final = final
@@ -47,10 +51,13 @@ class _LocalBlobWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data).cast("B")
-        if len(view) >= DIRECT_ALIGN and self._offset % DIRECT_ALIGN == 0 and _page_aligned(view):
+        if len(view) >= DIRECT_ALIGN and self._offset % DIRECT_ALIGN == 0:
             whole = len(view) - len(view) % DIRECT_ALIGN
-            if self._write_direct(view[:whole]):
-                view = view[whole:]
+            if _page_aligned(view):
+                if self._write_direct(view[:whole]):
+                    view = view[whole:]
+            elif whole >= BOUNCE_MIN:
+                view = view[self._write_bounced(view[:whole]) :]
         if view:
             _pwrite_all(self._fd, view, self._offset)
             self._offset += len(view)
@@ -78,6 +85,20 @@ class _LocalBlobWriter:
         self.direct_bytes += len(view)
         return True
 
+    def _write_bounced(self, view: memoryview) -> int:
+        """Large unaligned data (a xorb built in memory, a part being joined) copied through this thread's
+        page-aligned buffer and written with O_DIRECT: a copy within memory that stays mapped costs a fraction
+        of one into fresh page-cache pages. Returns how much was written so (0 without O_DIRECT)."""
+        bounce = _bounce_buffer()
+        done = 0
+        while done < len(view):
+            step = min(BOUNCE_SIZE, len(view) - done)
+            bounce[:step] = view[done : done + step]
+            if not self._write_direct(bounce[:step]):
+                break
+            done += step
+        return done
+
     def _stop_flushing(self) -> None:
         if self._flusher is not None:
             self._flusher.shutdown(wait=True)
@@ -104,6 +125,18 @@ class _LocalBlobWriter:
         self._stop_flushing()
         self._close()
         self._tmp.unlink(missing_ok=True)
+
+
+_bounce = threading.local()
+
+
+def _bounce_buffer() -> memoryview:
+    """This thread's BOUNCE_SIZE page-aligned buffer, mapped once and kept (its pages stay faulted in)."""
+    buffer: memoryview | None = getattr(_bounce, "buffer", None)
+    if buffer is None:
+        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
+        buffer = _bounce.buffer = memoryview(mmap.mmap(-1, BOUNCE_SIZE, flags=flags))
+    return buffer
 
 
 def _page_aligned(view: memoryview) -> bool:

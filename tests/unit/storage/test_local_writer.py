@@ -32,8 +32,8 @@ def fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
 
 def test_a_durable_write_starts_flushing_before_its_commit(store: LocalBlobStore, fsyncs: list[str]) -> None:
     writer = store.open_writer("lfs/aa/bb/big")
-    for _ in range(4):
-        writer.write(bytearray(MiB))
+    for _ in range(8):
+        writer.write(bytes(MiB // 2))  # small, unaligned writes: buffered, so flushed as they go
     writer.commit()
 
     assert "fdatasync" in fsyncs
@@ -87,15 +87,31 @@ def test_page_aligned_pieces_bypass_the_page_cache_and_the_rest_is_buffered(stor
     assert b"".join(store.read_range("lfs/aa/bb/mixed")) == b"".join(pieces)
 
 
-def test_read_only_or_unaligned_buffers_are_written_through_the_page_cache(store: LocalBlobStore) -> None:
-    content = os.urandom(2 * MiB)
+def test_small_unaligned_writes_go_through_the_page_cache(store: LocalBlobStore) -> None:
+    content = os.urandom(local_module.BOUNCE_MIN - 4096)
     writer = store.open_writer("lfs/aa/bb/plain")
     writer.write(content)  # bytes: read-only, its address unknown
-    writer.write(_page_buffer(content)[1:])  # writable, but one byte off a page
+    writer.write(_page_buffer(content)[1:])  # writable, but one byte off a page (and the offset is now off too)
     writer.commit()
 
     assert writer.direct_bytes == 0
     assert b"".join(store.read_range("lfs/aa/bb/plain")) == content + content[1:]
+
+
+def test_large_unaligned_writes_are_copied_through_an_aligned_buffer(store: LocalBlobStore) -> None:
+    _needs_o_direct(store)
+    first = os.urandom(local_module.BOUNCE_SIZE * 2 + 3 * 4096)  # read-only bytes, more than one buffer's worth
+    second = os.urandom(local_module.BOUNCE_MIN + 123)  # ends off a block: its tail is buffered
+    writer = store.open_writer("xet/xorbs/ab/abc.1")
+    writer.write(first)
+    writer.write(memoryview(bytearray(second)))
+    writer.write(os.urandom(5 * 1024 * 1024))  # after an unaligned end: buffered
+    writer.commit()
+
+    assert writer.direct_bytes == len(first) + len(second) - 123
+    stored = b"".join(store.read_range("xet/xorbs/ab/abc.1"))
+    assert stored[: len(first) + len(second)] == first + second
+    assert len(stored) == len(first) + len(second) + 5 * 1024 * 1024
 
 
 def test_a_filesystem_without_o_direct_gets_buffered_writes(
