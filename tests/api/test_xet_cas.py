@@ -510,6 +510,7 @@ def test_garbage_collection_keeps_what_files_use_and_recent_uploads(
         client.request("DELETE", "/api/repos/delete", json={"name": "cas"}, headers=auth(user.token)).status_code == 200
     )
     report = collect(timedelta(0))
-    assert (report.files, report.xorbs) == (1, 1)
+    assert (report.files, report.xorbs, report.orphans) == (1, 1, 0)  # its bytes counted once, not as an orphan too
+    assert report.bytes == len(kept.xorb)
     assert count(hub, XetXorb) == 0
     assert stored_xorb_files(hub) == []

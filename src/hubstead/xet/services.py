@@ -563,7 +563,8 @@ class CasService:
         for key, _ in self._old_blobs("xet/grants", before):
             report.orphans += 1
             report.keys.append(key)
-        old = list(self._old_blobs("xet/xorbs", before))
+        collected = set(report.keys)  # rows this collection deleted: their bytes are already on the list
+        old = [(key, size) for key, size in self._old_blobs("xet/xorbs", before) if key not in collected]
         for at in range(0, len(old), ORPHAN_BATCH):
             batch = dict(old[at : at + ORPHAN_BATCH])
             known = set(self.session.scalars(select(XetXorb.storage_key).where(XetXorb.storage_key.in_(batch))))
