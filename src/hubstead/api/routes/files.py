@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Depends, Request
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from hubstead.api.deps import (
@@ -22,7 +23,7 @@ from hubstead.api.deps import (
 )
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import tree_entry
-from hubstead.api.ranges import parse_range
+from hubstead.api.ranges import ranged_response
 from hubstead.api.routes.xet import cas_url
 from hubstead.errors import InvalidInputError
 from hubstead.repos.files import ResolvedFile
@@ -39,7 +40,6 @@ def _resolve_headers(commit: str, etag: str, size: int, lfs: bool) -> dict[str, 
     headers = {
         "X-Repo-Commit": commit,
         "ETag": f'"{etag}"',
-        "Accept-Ranges": "bytes",
         "Cache-Control": "private, max-age=0, must-revalidate",
     }
     if lfs:
@@ -59,27 +59,21 @@ def _resolve(
     if resolved.entry.lfs is not None and ctx.hub.settings.xet.enabled:
         headers |= _xet_headers(request, ctx, repo, resolved)
     headers["Content-Disposition"] = f"inline; filename*=UTF-8''{_quote(path.rsplit('/', 1)[-1])}"
-    byte_range = parse_range(request.headers.get("range"), size)
-    start, end = byte_range or (0, size)
-    status = 200
-    if byte_range is not None:
-        status = 206
-        headers["Content-Range"] = f"bytes {start}-{end - 1}/{size}"
-    headers["Content-Length"] = str(end - start)
-    if request.method == "HEAD":
-        return Response(status_code=status, headers=headers, media_type="application/octet-stream")
-    if start == 0:
-        actor = ctx.actor
-        requester = str(actor.account.id) if actor.account else (request.client.host if request.client else "")
-        ctx.stats.count_download(
-            repo,
-            resolved.entry.path,
-            lambda p: git.get_entry(resolved.commit, p) is not None,
-            requester,
-            ctx.hub.recent_requesters,
-        )
-    body = ctx.files.read_bytes(git, resolved, start, end)
-    return StreamingResponse(body, status_code=status, headers=headers, media_type="application/octet-stream")
+
+    def read(start: int, end: int) -> Iterator[bytes | memoryview]:  # GET only: a HEAD downloads nothing
+        if start == 0:
+            actor = ctx.actor
+            requester = str(actor.account.id) if actor.account else (request.client.host if request.client else "")
+            ctx.stats.count_download(
+                repo,
+                resolved.entry.path,
+                lambda p: git.get_entry(resolved.commit, p) is not None,
+                requester,
+                ctx.hub.recent_requesters,
+            )
+        return ctx.files.read_bytes(git, resolved, start, end)
+
+    return ranged_response(request, size, read, headers)
 
 
 def _xet_headers(request: Request, ctx: DownloadContext, repo: Repo, resolved: ResolvedFile) -> dict[str, str]:
