@@ -4,7 +4,6 @@ the CAS a xorb past its limit."""
 from __future__ import annotations
 
 import json
-import mmap
 from typing import Any, TypeVar
 
 from fastapi import Depends, Request
@@ -12,6 +11,7 @@ from fastapi.exceptions import RequestValidationError
 from pydantic import BaseModel, ValidationError
 
 from hubstead.errors import InvalidInputError, PayloadTooLargeError
+from hubstead.storage import page_aligned_buffer
 
 MAX_JSON_BODY = 64 * 1024
 MAX_ROW_ID = 2**31 - 1  # the largest INTEGER primary key on every backend
@@ -19,17 +19,25 @@ MAX_ROW_ID = 2**31 - 1  # the largest INTEGER primary key on every backend
 M = TypeVar("M", bound=BaseModel)
 
 
+def _declared_length(request: Request, limit: int) -> int | None:
+    """The body's declared length (None if it declares none); 413 if past ``limit``."""
+    declared = request.headers.get("content-length")
+    if not declared or not declared.isdigit():
+        return None
+    if int(declared) > limit:
+        raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
+    return int(declared)
+
+
 async def read_body(request: Request, limit: int) -> bytearray:
     """The whole body; 413 past ``limit`` bytes (declared or streamed), 400 if shorter than declared."""
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
-        raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
+    declared = _declared_length(request, limit)
     body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
-    if declared and declared.isdigit() and len(body) != int(declared):
+    if declared is not None and len(body) != declared:
         raise InvalidInputError(f"The body was cut short: {len(body)} of {declared} bytes")
     return body
 
@@ -37,22 +45,19 @@ async def read_body(request: Request, limit: int) -> bytearray:
 async def read_body_page_aligned(request: Request, limit: int) -> bytearray | memoryview:
     """As ``read_body``, but a body that declares its length is read into a page-aligned buffer, which a blob
     writer hands to the disk without a copy into the page cache (see ``LocalBlobWriter``): for xorbs."""
-    declared = request.headers.get("content-length")
-    if not declared or not declared.isdigit():
+    size = _declared_length(request, limit)
+    if size is None:
         return await read_body(request, limit)
-    size = int(declared)
-    if size > limit:
-        raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
     if size == 0:
         return await read_body(request, 0)
-    buffer, filled = mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS), 0
+    buffer, filled = page_aligned_buffer(size), 0
     async for chunk in request.stream():
         if filled + len(chunk) > size:
             raise InvalidInputError(f"The body is longer than the {size} bytes declared")
         buffer[filled : filled + len(chunk)] = chunk
         filled += len(chunk)
     if filled != size:
-        raise InvalidInputError(f"The body was cut short: {filled} of {declared} bytes")
+        raise InvalidInputError(f"The body was cut short: {filled} of {size} bytes")
     return memoryview(buffer)
 
 

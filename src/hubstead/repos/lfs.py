@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import math
-import mmap
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -26,7 +25,7 @@ from hubstead.errors import (
 from hubstead.repos.lfs_pointer import SHA256, blob_key
 from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
 from hubstead.repos.signing import UrlSigner
-from hubstead.storage import BlobStore
+from hubstead.storage import BlobStore, page_aligned_buffer
 from hubstead.xet.services import LfsBytes
 
 MAX_BATCH_OBJECTS = 1000
@@ -262,7 +261,7 @@ async def _pump(
     The pieces are gathered in two page-aligned buffers taken in turns (one filling while the other is in
     ``sink``), so that a blob writer can hand them to the disk without copying them into the page cache.
     Returns the byte count; raises once the body passes ``limit``."""
-    buffers = [mmap.mmap(-1, PIECE_SIZE, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS) for _ in range(2)]
+    buffers = [page_aligned_buffer(PIECE_SIZE) for _ in range(2)]
     received, filled, current = 0, 0, 0
     pending: asyncio.Future[None] | None = None
     async for chunk in chunks:

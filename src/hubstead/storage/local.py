@@ -51,7 +51,7 @@ class _LocalBlobWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> None:
         view = memoryview(data).cast("B")
-        if len(view) >= DIRECT_ALIGN and self._offset % DIRECT_ALIGN == 0:
+        if not self._direct_unsupported and len(view) >= DIRECT_ALIGN and self._offset % DIRECT_ALIGN == 0:
             whole = len(view) - len(view) % DIRECT_ALIGN
             if _page_aligned(view):
                 if self._write_direct(view[:whole]):
@@ -70,8 +70,6 @@ class _LocalBlobWriter:
 
     def _write_direct(self, view: memoryview) -> bool:
         """False (and buffered writes from now on) where the filesystem or the device refuses O_DIRECT."""
-        if self._direct_unsupported:
-            return False
         try:
             if self._direct_fd is None:
                 self._direct_fd = os.open(self._tmp, os.O_WRONLY | os.O_DIRECT)
@@ -130,12 +128,17 @@ class _LocalBlobWriter:
 _bounce = threading.local()
 
 
+def page_aligned_buffer(size: int) -> mmap.mmap:
+    """A writable buffer of ``size`` bytes starting on a page (private anonymous memory): what the writer can
+    hand to the disk with O_DIRECT. Fill it with slice assignment."""
+    return mmap.mmap(-1, size, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+
+
 def _bounce_buffer() -> memoryview:
     """This thread's BOUNCE_SIZE page-aligned buffer, mapped once and kept (its pages stay faulted in)."""
     buffer: memoryview | None = getattr(_bounce, "buffer", None)
     if buffer is None:
-        flags = mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS
-        buffer = _bounce.buffer = memoryview(mmap.mmap(-1, BOUNCE_SIZE, flags=flags))
+        buffer = _bounce.buffer = memoryview(page_aligned_buffer(BOUNCE_SIZE))
     return buffer
 
 
