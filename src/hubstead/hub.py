@@ -15,9 +15,9 @@ from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
 from hubstead.gitstore.transport import GitTransport
+from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
-from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.convert import convert_in_background

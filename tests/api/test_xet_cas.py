@@ -347,7 +347,7 @@ def test_a_shard_cannot_claim_other_bytes_for_a_stored_sha256(
     put_xorb(client, cas_token, upload)
     entry = upload.entry()
     lie = FileEntry(entry.file_hash, entry.terms, entry.verification, hashlib.sha256(real).hexdigest())
-    assert_refused(put_shard(client, cas_token, upload.shard(lie)), 400, "already stored")
+    assert_refused(put_shard(client, cas_token, upload.shard(lie)), 400, "another size")
 
 
 # --- who may use what -------------------------------------------------------------------------------

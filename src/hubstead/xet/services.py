@@ -19,14 +19,12 @@ from hubstead.api.ranges import parse_range
 from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
 from hubstead.errors import (
-    BlobNotFoundError,
     EntryNotFoundError,
     InvalidInputError,
     XetFormatError,
 )
-from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject, RepoLfsObject
-from hubstead.repos.signing import UrlSigner
+from hubstead.objects import LfsObject, RepoLfsObject, RepoObjects
+from hubstead.objects.signing import UrlSigner
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.models import XetDedupChunk, XetFile, XetFileXorb, XetLfsConversion, XetRepoFile, XetXorb
@@ -342,16 +340,14 @@ class CasService:
         return new
 
     def _link_repo(self, repo_pk: int, sha256: str, file_hash: str, size: int) -> None:
-        """Repo ``repo_pk`` may now commit LFS pointers to ``sha256``; its bytes are ``file_hash``."""
-        known = self.session.get(LfsObject, sha256)
-        if known is not None and known.size != size:
-            raise XetFormatError(f"sha256 {sha256} is already stored with {known.size} bytes, not {size}")
-        insert_ignoring_duplicates(self.session, LfsObject, [{"oid": sha256, "size": size, "created_at": utcnow()}])
-        linked = self.session.scalar(
-            select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo_pk, RepoLfsObject.oid == sha256)
-        )
-        if linked is None:
-            self.session.add(RepoLfsObject(repo_id=repo_pk, oid=sha256))
+        """Repo ``repo_pk`` may now commit LFS pointers to ``sha256``, whose bytes are ``file_hash``. The sha256
+        is the uploader's claim, checked against nothing: it serves this repo alone, and never becomes a
+        verified object (LfsObject) that other repos' uploads would be measured against."""
+        verified = RepoObjects(self.session, self.blobs).verified_sizes(repo_pk, [sha256]).get(sha256)
+        if verified is not None and verified != size:
+            raise XetFormatError(
+                f"sha256 {sha256} names a file of this repository with another size than the {size} bytes uploaded"
+            )
         current = self.session.get(XetRepoFile, (repo_pk, sha256))
         if current is None:
             insert_ignoring_duplicates(
@@ -360,7 +356,7 @@ class CasService:
                 [{"repo_id": repo_pk, "sha256": sha256, "file_hash": file_hash, "size": size, "created_at": utcnow()}],
             )
         elif current.file_hash != file_hash:
-            current.file_hash = file_hash  # the same content chunked again (another client version)
+            current.file_hash, current.size = file_hash, size  # the repo's own label, given to new bytes
         self.session.flush()
 
     # --- what a repo's LFS objects are in Xet -------------------------------------------------
@@ -633,26 +629,26 @@ class RecentXetHashes:
         self._entries[(repo_pk, sha256)] = (time.monotonic() + ttl, xet_hash)
 
 
-class LfsBytes:
-    """Where the bytes of a repo's LFS object are: whole in the BlobStore (uploaded through LFS), or as a Xet
-    file (uploaded through Xet), rebuilt from its xorbs for readers that don't speak Xet."""
+class XetObjects:
+    """The objects a repo holds as Xet files (see hubstead.objects.ClaimedObjects): uploaded through Xet for it,
+    or uploaded to it through LFS and converted since."""
 
     def __init__(self, session: Session, blobs: BlobStore) -> None:
-        self.blobs = blobs
         self.cas = CasService(session, blobs)
 
-    def available(self, repo_pk: int, oid: str) -> bool:
-        return self.blobs.exists(blob_key(oid)) or self.cas.find_for_repo(repo_pk, oid) is not None
+    def claimed_sizes(self, repo_pk: int, oids: Sequence[str]) -> dict[str, int]:
+        return {sha: ref.size for sha, ref in self.cas.xet_hashes(repo_pk, oids).items()}
 
-    def read(self, repo_pk: int, oid: str, start: int = 0, end: int | None = None) -> Iterator[bytes | memoryview]:
-        """Bytes [start, end) (to the end if None); BlobNotFoundError if the repo has no such object."""
-        key = blob_key(oid)
-        if self.blobs.exists(key):
-            return self.blobs.read_range(key, start, end)
+    def read_claimed(self, repo_pk: int, oid: str, start: int, end: int | None) -> Iterator[bytes] | None:
         ref = self.cas.find_for_repo(repo_pk, oid)
         if ref is None:
-            raise BlobNotFoundError(f"LFS object {oid} not found")
+            return None
         return self.cas.read_file(ref.file_hash, start, ref.size if end is None else end)
+
+
+def repo_objects(session: Session, blobs: BlobStore) -> RepoObjects:
+    """Which objects a repo may read, stored whole or as Xet files: what every reader of object bytes uses."""
+    return RepoObjects(session, blobs, XetObjects(session, blobs))
 
 
 _REPO_FILES = select(XetRepoFile.sha256, XetRepoFile.file_hash, XetRepoFile.size).where(

@@ -1,5 +1,5 @@
-"""Self-authenticating URLs: an HMAC over the path and an expiry, for clients that send no credentials
-(LFS upload PUTs and completions, LFS downloads by git-lfs)."""
+"""Self-authenticating URLs to objects: an HMAC over the path and an expiry, for clients that send no
+credentials (LFS upload PUTs and completions, LFS downloads by git-lfs, Xet xorb ranges)."""
 
 from __future__ import annotations
 
