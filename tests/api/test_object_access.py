@@ -164,7 +164,9 @@ def test_a_xet_shard_claiming_anothers_sha256_squats_nothing_and_learns_no_size(
     refused = commit(client, loot, ndjson(header_line(), {"key": "lfsFile", "value": pointer}), other_user.token)
     assert refused.status_code == 400, refused.text  # his label has his bytes' size, not the real one
     pointer["size"] = 2 * 4096
-    assert commit(client, loot, ndjson(header_line(), {"key": "lfsFile", "value": pointer}), other_user.token).is_success
+    assert commit(
+        client, loot, ndjson(header_line(), {"key": "lfsFile", "value": pointer}), other_user.token
+    ).is_success
     served = client.get(f"/{loot}/resolve/main/w.bin", headers=auth(other_user.token))
     assert served.status_code == 200
     assert served.content != content  # his own bytes under the label, never the object stored for alice

@@ -4,6 +4,7 @@ reference which file, reconstructions for clients and bytes for everyone else.""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import struct
 import time
@@ -21,6 +22,7 @@ from hubstead.db.upsert import insert_ignoring_duplicates
 from hubstead.errors import (
     EntryNotFoundError,
     InvalidInputError,
+    PermissionDeniedError,
     XetFormatError,
 )
 from hubstead.objects import LfsObject, RepoLfsObject, RepoObjects
@@ -61,9 +63,37 @@ def grant_key(xorb_hex: str, grant_id: str) -> str:
     return f"xet/grants/{xorb_hex}-{grant_id}"
 
 
-def xorb_path(storage_key: str) -> str:
-    """Where clients fetch byte ranges of a stored xorb (signed: they send no credentials there)."""
-    return f"/api/hubstead/xet/xorbs/{object_name(storage_key)}"
+def xorb_path(storage_key: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Where clients fetch byte ranges of a stored xorb: signed, since they send no credentials there, and for
+    the byte ranges ``spans`` (inclusive) only. A xorb may hold chunks of files of other repos (global
+    deduplication lets a file use another upload's xorb): the URL a reconstruction hands out reads just the
+    chunks of the file it describes."""
+    ranges = ",".join(f"{start}-{end}" for start, end in spans)
+    return f"/api/hubstead/xet/xorbs/{object_name(storage_key)}?ranges={ranges}"
+
+
+MAX_SIGNED_RANGES = 4096
+_SPAN = re.compile(r"^(\d{1,15})-(\d{1,15})$")
+_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{1,15})\s*-\s*(\d{1,15})\s*$")
+
+
+def signed_spans(value: str | None) -> list[tuple[int, int]]:
+    """The byte ranges a xorb URL was signed for (see xorb_path); InvalidInputError if malformed."""
+    parts = (value or "").split(",")
+    matches = [_SPAN.match(p) for p in parts[: MAX_SIGNED_RANGES + 1]]
+    if not value or len(parts) > MAX_SIGNED_RANGES or not all(matches):
+        raise InvalidInputError("This xorb URL names no valid byte ranges")
+    return [(int(m.group(1)), int(m.group(2))) for m in matches if m]
+
+
+def check_xorb_range(range_header: str | None, spans: Sequence[tuple[int, int]]) -> None:
+    """A xorb URL reads one byte range at a time, within the ranges it was signed for."""
+    match = _SINGLE_RANGE.match(range_header or "")
+    if match is None:
+        raise PermissionDeniedError("A xorb URL reads one byte range (Range: bytes=a-b) of those it was issued for")
+    start, end = int(match.group(1)), int(match.group(2))
+    if not any(lo <= start <= end <= hi for lo, hi in spans):
+        raise PermissionDeniedError("This xorb URL was not issued for that byte range")
 
 
 def check_hex(value: str, what: str) -> str:
@@ -415,8 +445,8 @@ class CasService:
             by_xorb.setdefault(p.xorb, []).append((p.start, p.end))
         fetch: dict[str, Any] = {}
         for xorb, ranges in by_xorb.items():
-            url = base_url + self.signer.sign(xorb_path(stored[xorb].key))
             spans = [(r, byte_span(chunks[xorb], *r)) for r in merge_ranges(ranges)]
+            url = base_url + self.signer.sign(xorb_path(stored[xorb].key, [b for _, b in spans]))
             if version == 1:
                 fetch[xorb] = [
                     {
