@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from anyio import CapacityLimiter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -23,6 +24,8 @@ from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.convert import convert_in_background
 from hubstead.xet.services import RecentXetHashes
 from hubstead.xet.tokens import CasTokens
+
+COMMIT_THREADS = 8  # commits are short: a few threads keep up with a full pool of requests
 
 
 @dataclass
@@ -82,6 +85,12 @@ class Hub:
     def wait_for_conversions(self, timeout: float | None = None) -> None:
         for future in list(self._conversions):
             future.result(timeout)
+
+    @cached_property
+    def commit_limiter(self) -> CapacityLimiter:
+        """Threads that end requests' units of work, apart from the pool routes run in (see api/deps.py);
+        created on first use, inside the server's event loop."""
+        return CapacityLimiter(COMMIT_THREADS)
 
     @cached_property
     def cas_tokens(self) -> CasTokens:

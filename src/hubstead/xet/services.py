@@ -78,11 +78,11 @@ _SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{1,15})\s*-\s*(\d{1,15})\s*$")
 
 
 def signed_spans(value: str | None) -> list[tuple[int, int]]:
-    """The byte ranges a xorb URL was signed for (see xorb_path); InvalidInputError if malformed."""
+    """The byte ranges a xorb URL was signed for (see xorb_path); without valid ones it is not a signed URL."""
     parts = (value or "").split(",")
     matches = [_SPAN.match(p) for p in parts[: MAX_SIGNED_RANGES + 1]]
     if not value or len(parts) > MAX_SIGNED_RANGES or not all(matches):
-        raise InvalidInputError("This xorb URL names no valid byte ranges")
+        raise PermissionDeniedError("This xorb URL is not signed: it names no valid byte ranges")
     return [(int(m.group(1)), int(m.group(2))) for m in matches if m]
 
 
