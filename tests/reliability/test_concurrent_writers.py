@@ -49,6 +49,7 @@ def test_fifty_writers_without_parent_commit_all_land(api: HfApi) -> None:
     history = [c.commit_id for c in api.list_repo_commits(REPO)]
     assert {sha for _, sha in outcomes} <= set(history)
     assert len(history) == WRITERS + 1  # every commit on top of another, none replaced
+    assert history[-1] == base
     assert api.model_info(REPO).sha == history[0]
 
 
