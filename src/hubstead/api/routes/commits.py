@@ -9,7 +9,14 @@ from pydantic import BaseModel, ConfigDict
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.bodies import SpooledBody, iter_chunks
-from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, DiscussionServiceDep, RepoServiceDep
+from hubstead.api.deps import (
+    ActorDep,
+    BaseUrlDep,
+    CommitServiceDep,
+    DiscussionServiceDep,
+    RepoServiceDep,
+    ScanServiceDep,
+)
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
 from hubstead.discussions.services import pr_number
@@ -57,6 +64,7 @@ def create_commit(
     repos: RepoServiceDep,
     commits: CommitServiceDep,
     discussions: DiscussionServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
     create_pr: str | None = None,
@@ -76,6 +84,7 @@ def create_commit(
     else:
         repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
         sha = commits.commit(repo, actor, revision, lines).sha
+    scans.request_scan(repo.id, sha)  # once this request's unit of work has committed
     out: dict[str, Any] = {
         "success": True,
         "commitOid": sha,

@@ -10,13 +10,24 @@ from sqlalchemy import select
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, LfsServiceDep, RepoServiceDep, SessionDep
+from hubstead.api.deps import (
+    ActorDep,
+    BaseUrlDep,
+    HubDep,
+    LfsServiceDep,
+    RepoServiceDep,
+    ScanServiceDep,
+    SessionDep,
+)
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.repos.files import FileService
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256
 from hubstead.repos.models import LfsObject, Repo, RepoType
+from hubstead.repos.services import RepoService
+from hubstead.scanning.services import ScanService
 from hubstead.xet.services import LfsBytes
 
 router = APIRouter()
@@ -36,13 +47,17 @@ def _batch(
     body: Any,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanService,
     actor: ActorDep,
     base_url: str,
 ) -> Response:
     upload = isinstance(body, dict) and body.get("operation") == "upload"
     # anonymous git-lfs: a 401 challenge; contributors may upload objects for commits to their branches
     repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=upload, contribute=upload)
-    return JSONResponse(lfs.batch(repo, actor, body, base_url), media_type=LFS_JSON)
+    answer = lfs.batch(repo, actor, body, base_url)
+    if not upload:
+        answer = scans.refuse_unsafe_lfs_objects(repo.id, answer)
+    return JSONResponse(answer, media_type=LFS_JSON)
 
 
 @router.post("/{namespace}/{name}.git/info/lfs/objects/batch")
@@ -52,11 +67,13 @@ async def lfs_batch_model(
     name: str,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     body = await _json(request)
-    return await run_in_threadpool(_batch, RepoType.MODEL, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+    repo_id = f"{namespace}/{name}"
+    return await run_in_threadpool(_batch, RepoType.MODEL, repo_id, body, repos, lfs, scans, actor, base_url)
 
 
 @router.post("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/objects/batch")
@@ -67,11 +84,13 @@ async def lfs_batch(
     name: str,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     body = await _json(request)
-    return await run_in_threadpool(_batch, repo_type, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+    repo_id = f"{namespace}/{name}"
+    return await run_in_threadpool(_batch, repo_type, repo_id, body, repos, lfs, scans, actor, base_url)
 
 
 def _verify(
@@ -158,6 +177,9 @@ def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, s
     content = LfsBytes(session, hub.blobs)
     if size is None or not content.available(repo_pk, oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
+    if hub.settings.scanning.block_unsafe_downloads:  # a link handed out before the scan's verdict
+        files = FileService(RepoService(session, hub.git, hub.blobs), hub.blobs)
+        ScanService(files, hub.settings.scanning).check_lfs_download(repo_pk, oid)
     return ranged_response(
         request, size, lambda start, end: content.read(repo_pk, oid, start, end), {"ETag": f'"{oid}"'}
     )

@@ -8,6 +8,7 @@ import hubstead.accounts.models
 import hubstead.audit.models
 import hubstead.discussions.models
 import hubstead.repos.models
+import hubstead.scanning.models
 import hubstead.xet.models  # noqa: F401
 from hubstead.db.base import Base
 
