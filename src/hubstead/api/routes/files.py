@@ -57,7 +57,9 @@ def _resolve(
     # gated repos: files need a grant; light: the card and file facts are not needed here
     repo = ctx.repos.get_repo_for_download(repo_type, repo_id, ctx.actor, light=True)
     git, resolved = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
-    if ctx.hub.settings.scanning.block_unsafe_downloads:
+    if request.method == "GET" and ctx.hub.settings.scanning.block_unsafe_downloads:
+        # the bytes are refused; a HEAD (metadata only) answers, so that clients get the refusal's message from
+        # the GET rather than take a refused HEAD for a network failure (huggingface_hub does)
         ScanService(ctx.files, ctx.hub.settings.scanning).check_download(repo.id, resolved.entry)
     size = resolved.entry.size
     headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
