@@ -6,6 +6,7 @@ on every path that serves bytes."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -17,11 +18,12 @@ from huggingface_hub.errors import HfHubHTTPError
 from sqlalchemy import func, select
 
 from hubstead.app import create_app
+from hubstead.gitstore import Change
 from hubstead.hub import Hub
 from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import RepoService
-from hubstead.scanning.models import ScanRequest, ScanResult
+from hubstead.scanning.models import ContentKind, ScanRequest, ScanResult
 from hubstead.scanning.services import ScanService
 from hubstead.scanning.tasks import scan_revision
 from tests.compat._gitclient import Credentials, make_git_client
@@ -96,7 +98,8 @@ def test_scans_flag_malicious_pickles_and_pass_clean_ones(api: HfApi, hub: Hub, 
     tree = {f.path: f for f in api.list_repo_tree("alice/zoo", recursive=True, expand=True) if hasattr(f, "size")}
     for path, level in EXPECTED.items():
         security = tree[path].security
-        assert security is not None and security["status"] == level, (path, security)
+        assert security is not None, path
+        assert security["status"] == level, (path, security)
         assert security["safe"] is (level == "safe")
     assert tree["README.md"].security is None  # no scanner reads Markdown
     evil = tree["pytorch_model.bin"].security["pickle_import_scan"]
@@ -150,9 +153,10 @@ def test_downloads_of_unsafe_files_are_blocked_only_when_the_hub_says_so(
     evil_oid = hashlib.sha256(FILES["pytorch_model.bin"]).hexdigest()
 
     # blocking off (the default): everything downloads
-    assert Path(hf_hub_download("alice/zoo", "pytorch_model.bin", token=user.token)).read_bytes() == FILES[
-        "pytorch_model.bin"
-    ]
+    assert (
+        Path(hf_hub_download("alice/zoo", "pytorch_model.bin", token=user.token)).read_bytes()
+        == FILES["pytorch_model.bin"]
+    )
     assert httpx.get(f"{live_server}/alice/zoo/raw/main/evil.dat").status_code == 200
 
     hub.settings.scanning.block_unsafe_downloads = True
@@ -164,7 +168,7 @@ def test_downloads_of_unsafe_files_are_blocked_only_when_the_hub_says_so(
         assert "found unsafe" in response.headers["x-error-message"]
         # a HEAD serves no bytes: it answers, and the client gets the refusal's message from its GET
         assert httpx.head(f"{live_server}/alice/zoo/resolve/main/{path}", headers=auth).status_code == 200
-    with pytest.raises(HfHubHTTPError, match="posix.system"):
+    with pytest.raises(HfHubHTTPError, match=r"posix\.system"):
         hf_hub_download("alice/zoo", "evil.pkl", token=user.token, cache_dir=tmp_path / "fresh")
     for path in ("clean/pytorch_model.bin", "model.safetensors", "classifier.joblib", "README.md"):
         assert Path(hf_hub_download("alice/zoo", path, token=user.token)).read_bytes() == FILES[path]
@@ -254,8 +258,6 @@ def test_a_scan_interrupted_by_a_restart_runs_again(settings: Any, hub: Hub, api
         repo = repos.find_repo(RepoType.MODEL, "alice/later")
         assert repo is not None
         git = repos.open_git(repo)
-        from hubstead.gitstore import Change
-
         tree = git.build_tree(repo.head_sha, [Change("evil.pkl", git.write_blob(evil_pickle()))])
         sha = git.write_commit(tree, [repo.head_sha or ""], "add a pickle", "alice", "alice@example.org")
         git.update_ref("refs/heads/main", sha, repo.head_sha)
@@ -276,7 +278,10 @@ def test_a_scan_interrupted_by_a_restart_runs_again(settings: Any, hub: Hub, api
     with TestClient(create_app(settings, restarted)) as client:  # start-up resumes the unfinished request
         restarted.wait_for_scans(120)
         status = client.get("/api/models/alice/later", params={"securityStatus": "true"}).json()
-    assert status["securityRepoStatus"] == {"scansDone": True, "filesWithIssues": [{"path": "evil.pkl", "level": "unsafe"}]}
+    assert status["securityRepoStatus"] == {
+        "scansDone": True,
+        "filesWithIssues": [{"path": "evil.pkl", "level": "unsafe"}],
+    }
 
 
 def test_imports_are_shown_only_to_those_who_may_download_a_gated_repos_files(
@@ -336,3 +341,40 @@ def test_a_second_user_sees_the_same_verdicts(api: HfApi, hub: Hub, live_server:
     carol = make_user(hub, "carol")
     seen = HfApi(endpoint=live_server, token=carol.token).model_info("alice/shared", securityStatus=True)
     assert seen.security_repo_status["filesWithIssues"] == [{"path": "evil.pkl", "level": "unsafe"}]
+
+
+@pytest.fixture
+def xet_client(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[None]:
+    """hf_xet on (the test process turns it off), with a cache of its own (the server is new for every test)."""
+    from huggingface_hub import constants
+    from huggingface_hub.utils import _xet
+
+    monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
+    monkeypatch.setenv("HF_XET_CACHE", str(tmp_path / "xet-cache"))
+    monkeypatch.setenv("HF_XET_LOG_DEST", str(tmp_path / "xet-logs"))
+    _xet._GLOBAL_XET_HOLDER._session = None
+    yield
+    _xet._GLOBAL_XET_HOLDER._session = None
+
+
+def test_files_uploaded_through_xet_are_scanned_by_their_xet_hash(
+    api: HfApi, hub: Hub, live_server: str, xet_client: None
+) -> None:
+    ok = clean_torch()
+    upload(api, "alice/xet", {"evil.pkl": evil_pickle(), "ok.bin": ok})
+    scanned(hub)
+
+    status = api.model_info("alice/xet", securityStatus=True).security_repo_status
+    assert status == {"scansDone": True, "filesWithIssues": [{"path": "evil.pkl", "level": "unsafe"}]}
+    with hub.sessions() as session:
+        kinds = set(session.scalars(select(ScanResult.kind)))
+    assert kinds == {ContentKind.XET}  # the uploader's sha256 names nothing the hub checked
+
+    hub.settings.scanning.block_unsafe_downloads = True
+    evil = next(f for f in api.list_repo_tree("alice/xet") if f.path == "evil.pkl")
+    token = httpx.get(f"{live_server}/api/models/alice/xet/xet-read-token/main").json()["accessToken"]
+    cas = {"authorization": f"Bearer {token}"}
+    url = f"{live_server}/api/hubstead/xet/v2/reconstructions/{evil.xet_hash}"
+    assert httpx.get(url, headers=cas).status_code == 403
+    assert httpx.get(f"{live_server}/alice/xet/resolve/main/evil.pkl").status_code == 403
+    assert Path(hf_hub_download("alice/xet", "ok.bin")).read_bytes() == ok

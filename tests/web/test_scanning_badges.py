@@ -73,7 +73,8 @@ def test_a_file_not_scanned_yet_says_so(new_page: OpenPage, live_server: str, us
     with hub.sessions.begin() as session:  # the scan is asked for, but its pool has not run it yet
         repos = RepoService(session, hub.git, hub.blobs)
         repo = repos.find_repo(RepoType.MODEL, "alice/later")
-        assert repo is not None and repo.head_sha is not None
+        assert repo is not None
+        assert repo.head_sha is not None
         ScanService(FileService(repos, hub.blobs), hub.settings.scanning).request_scan(repo.id, repo.head_sha)
     page.goto("/alice/later/blob/main/weights.pkl")
     expect(page.locator(".file-head .badge[data-scan-status]")).to_have_text("Scan pending")

@@ -127,10 +127,20 @@ class ScanService:
             self.request_scan(repo.id, sha)  # content this hub has not scanned yet (older than scanning, or new)
         return out
 
-    def revision_status(self, repo: Repo, git: GitRepo, sha: str) -> RevisionStatus:
-        files = [e for e in self.files.all_files(git, sha) if scan_format(e.path)]
+    def revision_status(
+        self, repo: Repo, git: GitRepo, sha: str, entries: Sequence[RepoEntry] | None = None
+    ) -> RevisionStatus:
+        """The status of revision ``sha``; ``entries``: its files, if the caller has them already."""
+        if entries is None:
+            entries = self.scannable_files(git, sha)
+        files = [e for e in entries if scan_format(e.path)]
         statuses = sorted(self.file_statuses(repo, sha, files).values(), key=lambda s: s.path)
         return RevisionStatus(scans_done=all(s.status != QUEUED for s in statuses), files=statuses)
+
+    def scannable_files(self, git: GitRepo, sha: str) -> list[RepoEntry]:
+        """The files of revision ``sha`` a scanner reads (only their LFS pointers are read to tell)."""
+        tree = git.iter_tree(sha, "", recursive=True)
+        return [self.files.describe(git, e) for e in tree if e.type == "file" and scan_format(e.path)]
 
     def _lookup(
         self, repo_pk: int, entries: Iterable[RepoEntry]

@@ -108,7 +108,7 @@ def _plan(hub: Adapters, repo_pk: int, sha: str) -> tuple[int, list[Pending]]:
         scans = ScanService(files, hub.settings.scanning)  # no queue: planning a scan requests none
         pending = [
             Pending(entry.path, fmt, entry.size, key)
-            for entry, fmt, key in scans.unscanned(repo_pk, files.all_files(git, commit))
+            for entry, fmt, key in scans.unscanned(repo_pk, scans.scannable_files(git, commit))
         ]
     return attempts, list({(p.key, p.format): p for p in pending}.values())
 
@@ -144,8 +144,9 @@ def _scan_one(hub: Adapters, repo_pk: int, sha: str, item: Pending) -> sandbox.F
                 else:
                     write_content(files, git, file, item.key, item.size, path)
         except (ContentChangedError, HubsteadError) as exc:
-            log.warning("not scanning %s at %s in repo %s: %s", item.path, sha, repo_pk, exc)
-            return None
+            # the stored bytes are damaged or gone: recorded as an error, not retried on every look
+            log.warning("could not read %s at %s in repo %s: %s", item.path, sha, repo_pk, exc)
+            return sandbox.Finding("error", "hubstead", "", message=f"The file's bytes could not be read: {exc}")
         limits = sandbox.Limits(settings.timeout_seconds, settings.memory_limit)
         return sandbox.run(item.format.value, path, item.size, limits)
 

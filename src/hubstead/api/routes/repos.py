@@ -265,11 +265,12 @@ def _info(
     repo = repos.get_repo(repo_type, repo_id, actor)
     git, sha = files.resolve(repo, revision)
     siblings = None
+    entries = files.all_files(git, sha) if not wanted or "siblings" in wanted or security else []
     if not wanted or "siblings" in wanted:
-        siblings = [sibling(e, blobs) for e in files.all_files(git, sha)]
+        siblings = [sibling(e, blobs) for e in entries]
     info = repo_info(repo, sha, siblings, git.commit_meta(sha).date)
     if security:
-        info["securityRepoStatus"] = security_repo_status(scans.revision_status(repo, git, sha))
+        info["securityRepoStatus"] = security_repo_status(scans.revision_status(repo, git, sha, entries))
     if not wanted:
         return info
     return {k: v for k, v in info.items() if k in wanted or k in ("id", "_id")}
