@@ -64,6 +64,29 @@ class XetSettings(BaseModel):
     )
 
 
+class ScanningSettings(BaseModel):
+    """``HUBSTEAD_SCANNING__<FIELD>``: scanning of uploaded files (pickle imports, safetensors headers).
+
+    Each scan runs in a child process with the memory and time limits below: a hostile file can make the scanner
+    fail (reported as ``error``), never the hub."""
+
+    enabled: bool = Field(default=True, description="Scan pickle-based and safetensors files after each commit")
+    block_unsafe_downloads: bool = Field(
+        default=False,
+        description="Refuse (403) every download of a file found unsafe, to everyone, on every path that serves it",
+    )
+    max_file_size: int = Field(
+        default=5 * 1024 * MiB,
+        ge=0,
+        description="Pickle-based files larger than this are not scanned (reported as unscanned: too large); "
+        "safetensors headers are checked whatever the file's size",
+    )
+    timeout_seconds: float = Field(default=300, gt=0, description="Time one file's scan may take")
+    memory_limit: int = Field(
+        default=3 * 1024 * MiB, ge=256 * MiB, description="Address space of the scanner's child process"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -89,6 +112,7 @@ class Settings(BaseSettings):
     commits_page_size: int = 50
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
     xet: XetSettings = Field(default_factory=XetSettings)
+    scanning: ScanningSettings = Field(default_factory=ScanningSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
     audit_retention_days: int = Field(
         default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"

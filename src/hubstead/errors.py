@@ -15,7 +15,8 @@ HubsteadError
 │   ├── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
 │   └── GatedRepoAuthRequiredError   (GatedRepo: anonymous caller wants the files of a gated repo)
 ├── PermissionDeniedError            (authenticated but not allowed)
-│   └── GatedRepoError               (GatedRepo: no approved access request for a gated repo's files)
+│   ├── GatedRepoError               (GatedRepo: no approved access request for a gated repo's files)
+│   └── UnsafeFileError              (UnsafeFile: a download of a file the scanner found unsafe, when blocked)
 ├── RateLimitedError                 (too many requests, or too many failed sign-ins)
 ├── ConflictError
 │   ├── RepoAlreadyExistsError
@@ -143,6 +144,13 @@ class GatedRepoError(PermissionDeniedError):
 
     def message_for(self, base_url: str) -> str:
         return _GATED_NOT_GRANTED.format(type=self.repo_type, repo_id=self.repo_id, url=base_url + self.web_path)
+
+
+class UnsafeFileError(PermissionDeniedError):
+    """A download of a file the scanner found unsafe, refused (403) because the hub blocks them
+    (``HUBSTEAD_SCANNING__BLOCK_UNSAFE_DOWNLOADS``), to every caller alike."""
+
+    code = "UnsafeFile"
 
 
 class RateLimitedError(HubsteadError):

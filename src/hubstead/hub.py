@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -20,6 +21,7 @@ from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.stats import RecentRequesters
+from hubstead.scanning.tasks import resume_scans, scan_revision
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.convert import convert_in_background
 from hubstead.xet.services import RecentXetHashes
@@ -40,6 +42,9 @@ class Hub:
     stats_rolled_on: date | None = None
     _conversions: list[Future[None]] = field(default_factory=list)
     recent_xet_hashes: RecentXetHashes = field(default_factory=RecentXetHashes)
+    _scans: list[Future[int]] = field(default_factory=list)
+    _scans_lock: threading.Lock = field(default_factory=threading.Lock)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:
@@ -86,6 +91,34 @@ class Hub:
         for future in list(self._conversions):
             future.result(timeout)
 
+    # --- scanning: in-process until background jobs take it over (the seam is scan_revision) ----------------
+
+    @cached_property
+    def _scanner(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(1, thread_name_prefix="scan")
+
+    def submit_scan(self, repo_pk: int, sha: str) -> Future[int]:
+        """Scan revision ``sha`` of a repo in the background, one revision at a time (``ScanQueue``; called
+        once the unit of work that asked for it has committed)."""
+        future = self._scanner.submit(scan_revision, self, repo_pk, sha, self._stopping.is_set)
+        with self._scans_lock:
+            self._scans = [f for f in self._scans if not f.done()] + [future]
+        return future
+
+    def resume_scans(self) -> int:
+        """Queue the scans a previous run of the hub left unfinished (at start-up)."""
+        return resume_scans(self, self.submit_scan)
+
+    def wait_for_scans(self, timeout: float | None = None) -> None:
+        """Wait until every scan queued so far (and any queued meanwhile) has finished; raises what one raised."""
+        while True:
+            with self._scans_lock:
+                pending = [f for f in self._scans if not f.done()]
+            if not pending:
+                return
+            for future in pending:
+                future.result(timeout)
+
     @cached_property
     def commit_limiter(self) -> CapacityLimiter:
         """Threads that end requests' units of work, apart from the pool routes run in (see api/deps.py);
@@ -108,6 +141,9 @@ class Hub:
         return InMemoryRateLimiter()
 
     def close(self) -> None:
+        self._stopping.set()  # a scan under way stops after its current file; the next start resumes it
+        if "_scanner" in self.__dict__:
+            self._scanner.shutdown(wait=True, cancel_futures=True)
         if "_xet_converter" in self.__dict__:
             self._xet_converter.shutdown(wait=True, cancel_futures=True)
         if "rate_limiter" in self.__dict__:

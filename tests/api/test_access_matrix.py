@@ -227,6 +227,8 @@ REPO_CALLS = [
     *_transport_calls("model"),
     *_transport_calls("dataset"),
     Call("revision-info", "get_repo_info_at_revision", "GET", "{api}/revision/keep", "read"),
+    Call("scan", "get_repo_scan_status", "GET", "{api}/scan", "read"),
+    Call("scan-dataset", "get_repo_scan_status", "GET", "{api}/scan", "read", repo_type="dataset"),
     Call("tree-root", "list_repo_tree_root", "GET", "{api}/tree/main", "read"),
     Call("tree-folder", "list_repo_tree", "GET", "{api}/tree/main/folder", "read"),
     Call("paths-info", "get_paths_info", "POST", "{api}/paths-info/main", "read", data={"paths": "hello.txt"}),

@@ -27,6 +27,7 @@ from hubstead.repos.lfs import LfsService
 from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
+from hubstead.scanning.services import ScanService
 
 SESSION_COOKIE = "hubstead_session"  # the website's sign-in cookie (the same name as in web/context.py)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -164,6 +165,13 @@ async def get_file_service(repos: RepoServiceDep, hub: HubDep) -> FileService:
 
 
 FileServiceDep = Annotated[FileService, Depends(get_file_service)]
+
+
+async def get_scan_service(files: FileServiceDep, hub: HubDep) -> ScanService:
+    return ScanService(files, hub.settings.scanning, hub)
+
+
+ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]
 
 
 async def get_commit_service(repos: RepoServiceDep, lfs: LfsServiceDep, hub: HubDep) -> CommitService:

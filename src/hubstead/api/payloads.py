@@ -8,6 +8,8 @@ from typing import Any
 from hubstead.gitstore import CommitMeta
 from hubstead.repos.files import RepoEntry
 from hubstead.repos.models import Repo, RepoType
+from hubstead.scanning.models import ScanFormat
+from hubstead.scanning.services import FileStatus, RevisionStatus
 
 
 def iso(value: datetime) -> str:
@@ -19,7 +21,10 @@ def repo_url(base_url: str, repo: Repo) -> str:
 
 
 def tree_entry(
-    item: RepoEntry, last_commit: CommitMeta | None = None, xet_hashes: dict[str, str] | None = None
+    item: RepoEntry,
+    last_commit: CommitMeta | None = None,
+    xet_hashes: dict[str, str] | None = None,
+    security: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     entry = item.entry
     out: dict[str, Any] = {"type": entry.type, "oid": entry.oid, "size": item.size, "path": entry.path}
@@ -29,7 +34,41 @@ def tree_entry(
             out["xetHash"] = xet_hashes[item.lfs.oid]
     if last_commit is not None:
         out["lastCommit"] = {"id": last_commit.sha, "title": last_commit.title, "date": iso(last_commit.date)}
+    if security is not None:
+        out["securityFileStatus"] = security
     return out
+
+
+NO_AV_SCAN = {"status": "unscanned", "message": "This hub runs no antivirus scan"}
+NOT_A_PICKLE = {"status": "unscanned", "message": "Not a pickle-based format"}
+IMPORTS_HIDDEN = "The imports found are shown to those who may download this repository's files"
+
+
+def security_file_status(status: FileStatus, detailed: bool) -> dict[str, Any]:
+    """A file's ``securityFileStatus``, as huggingface.co words it (``avScan`` and ``pickleImportScan`` always
+    present: huggingface_hub reads both). Safetensors files carry Hubstead's header check as ``safetensorsScan``.
+    ``detailed``: the caller may download the files, and so see the imports found in them."""
+    scan: dict[str, Any] = {"status": status.status}
+    if status.message:
+        scan["message"] = status.message
+    if status.version:
+        scan["version"] = status.version
+    out: dict[str, Any] = {"status": status.status, "avScan": NO_AV_SCAN, "pickleImportScan": NOT_A_PICKLE}
+    if status.format is ScanFormat.SAFETENSORS:
+        out["safetensorsScan"] = scan
+    elif detailed:
+        out["pickleImportScan"] = scan | {"pickleImports": status.imports or []}
+    else:
+        out["pickleImportScan"] = scan | {"message": " ".join(filter(None, [status.message, IMPORTS_HIDDEN]))}
+    return out
+
+
+def security_repo_status(status: RevisionStatus) -> dict[str, Any]:
+    """``securityRepoStatus`` of a revision, and the body of ``/scan``."""
+    return {
+        "scansDone": status.scans_done,
+        "filesWithIssues": [{"path": f.path, "level": f.status} for f in status.files_with_issues],
+    }
 
 
 def sibling(item: RepoEntry, blobs: bool) -> dict[str, Any]:

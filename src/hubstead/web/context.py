@@ -30,6 +30,7 @@ from hubstead.repos.lfs import LfsService
 from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
+from hubstead.scanning.services import ScanService
 from hubstead.web.site import Site
 
 CSRF_COOKIE = "hubstead_csrf"
@@ -71,6 +72,10 @@ class WebContext:
     @cached_property
     def files(self) -> FileService:
         return FileService(self.repos, self.hub.blobs)
+
+    @cached_property
+    def scans(self) -> ScanService:
+        return ScanService(self.files, self.hub.settings.scanning, self.hub)
 
     @cached_property
     def search(self) -> SearchService:

@@ -92,4 +92,6 @@ async def commit_files(
             content = base64.b64encode(await f.read()).decode()
             lines.append(_line("file", {"path": f.path, "content": content, "encoding": "base64"}))
     assert ctx.actor.account is not None
-    return await run_in_threadpool(ctx.commits.commit, repo, ctx.actor, branch, lines)
+    result = await run_in_threadpool(ctx.commits.commit, repo, ctx.actor, branch, lines)
+    await run_in_threadpool(ctx.scans.request_scan, repo.id, result.sha)  # once the page's unit of work commits
+    return result

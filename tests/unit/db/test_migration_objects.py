@@ -1,4 +1,4 @@
-"""Migration 0012_objects: the links a Xet shard's unchecked sha256 made to a verified object go; facts stay."""
+"""Migration 0009 (objects): the links a Xet shard's unchecked sha256 made to a verified object go; facts stay."""
 
 from __future__ import annotations
 

@@ -11,7 +11,14 @@ from starlette.responses import JSONResponse, Response
 
 from hubstead.accounts.permissions import Actor
 from hubstead.api.bodies import SpooledBody, iter_chunks
-from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, DiscussionServiceDep, RepoServiceDep
+from hubstead.api.deps import (
+    ActorDep,
+    BaseUrlDep,
+    CommitServiceDep,
+    DiscussionServiceDep,
+    RepoServiceDep,
+    ScanServiceDep,
+)
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
 from hubstead.discussions.services import DiscussionService, pr_number
@@ -19,6 +26,7 @@ from hubstead.repos.cards import check_card
 from hubstead.repos.commits import CommitService, iter_lines
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import RepoService
+from hubstead.scanning.services import ScanService
 
 router = APIRouter()
 
@@ -60,6 +68,7 @@ async def create_commit(
     repos: RepoServiceDep,
     commits: CommitServiceDep,
     discussions: DiscussionServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
     create_pr: str | None = None,
@@ -68,8 +77,8 @@ async def create_commit(
     # database's write lock (SQLite's single writer, PostgreSQL's repo row), nothing may wait for another thread
     # of the pool, which concurrent commits may all be holding while they wait for that lock.
     out = await run_in_threadpool(
-        _commit, repo_type, f"{namespace}/{name}", decode_param(revision), body, repos, commits, discussions, actor,
-        base_url, create_pr,
+        _commit, repo_type, f"{namespace}/{name}", decode_param(revision), body, repos, commits, discussions, scans,
+        actor, base_url, create_pr,
     )  # fmt: skip
     return JSONResponse(out)
 
@@ -82,6 +91,7 @@ def _commit(
     repos: RepoService,
     commits: CommitService,
     discussions: DiscussionService,
+    scans: ScanService,
     actor: Actor,
     base_url: str,
     create_pr: str | None,
@@ -100,6 +110,7 @@ def _commit(
     else:
         repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
         sha = commits.commit(repo, actor, revision, lines).sha
+    scans.request_scan(repo.id, sha)  # once this request's unit of work has committed
     out: dict[str, Any] = {
         "success": True,
         "commitOid": sha,

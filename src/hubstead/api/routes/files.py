@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import (
     ActorDep,
     BaseUrlDep,
@@ -18,16 +19,18 @@ from hubstead.api.deps import (
     FileServiceDep,
     HubDep,
     RepoServiceDep,
+    ScanServiceDep,
     base_url_of,
     download_context,
 )
 from hubstead.api.middleware import decode_param
-from hubstead.api.payloads import tree_entry
+from hubstead.api.payloads import security_file_status, tree_entry
 from hubstead.api.ranges import ranged_response
 from hubstead.api.routes.xet import cas_url
 from hubstead.errors import InvalidInputError
-from hubstead.repos.files import ResolvedFile
+from hubstead.repos.files import RepoEntry, ResolvedFile
 from hubstead.repos.models import Repo, RepoType
+from hubstead.scanning.services import ScanService
 
 router = APIRouter()
 # resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
@@ -54,6 +57,10 @@ def _resolve(
     # gated repos: files need a grant; light: the card and file facts are not needed here
     repo = ctx.repos.get_repo_for_download(repo_type, repo_id, ctx.actor, light=True)
     git, resolved = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
+    if request.method == "GET" and ctx.hub.settings.scanning.block_unsafe_downloads:
+        # the bytes are refused; a HEAD (metadata only) answers, so that clients get the refusal's message from
+        # the GET rather than take a refused HEAD for a network failure (huggingface_hub does)
+        ScanService(ctx.files, ctx.hub.settings.scanning).check_download(repo.id, resolved.entry)
     size = resolved.entry.size
     headers = _resolve_headers(resolved.commit, resolved.etag, size, resolved.entry.lfs is not None)
     if resolved.entry.lfs is not None and ctx.hub.settings.xet.enabled:
@@ -128,6 +135,15 @@ def _bool(value: str | None) -> bool:
     return (value or "").lower() in ("1", "true", "yes")
 
 
+def _security(
+    scans: ScanService, repo: Repo, sha: str, actor: Actor, entries: list[RepoEntry]
+) -> dict[str, dict[str, Any]]:
+    """``securityFileStatus`` of the scannable files among ``entries`` (with ``expand``), by path."""
+    statuses = scans.file_statuses(repo, sha, entries)
+    detailed = bool(statuses) and scans.may_read_files(repo, actor)
+    return {path: security_file_status(status, detailed) for path, status in statuses.items()}
+
+
 def _tree(
     request: Request,
     repo_type: RepoType,
@@ -136,6 +152,7 @@ def _tree(
     path: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanService,
     actor: ActorDep,
     base_url: str,
     page_size: int,
@@ -150,8 +167,9 @@ def _tree(
     repo = repos.get_repo(repo_type, repo_id, actor)
     git, sha, page = files.list_tree(repo, decode_param(revision), decode_param(path), recursive, cursor, limit)
     last = files.last_commits(git, sha, page.entries) if expand else {}
+    security = _security(scans, repo, sha, actor, page.entries) if expand else {}
     xet = files.xet_hashes(repo, page.entries) if xet_enabled else {}
-    body = [tree_entry(e, last.get(e.path), xet) for e in page.entries]
+    body = [tree_entry(e, last.get(e.path), xet, security.get(e.path)) for e in page.entries]
     headers = {}
     if page.next_cursor is not None:
         query = [(k, v) for k, v in params.multi_items() if k != "cursor"] + [("cursor", page.next_cursor)]
@@ -168,6 +186,7 @@ def list_repo_tree_root(
     revision: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
     hub: HubDep,
@@ -180,6 +199,7 @@ def list_repo_tree_root(
         "",
         repos,
         files,
+        scans,
         actor,
         base_url,
         hub.settings.tree_page_size,
@@ -197,6 +217,7 @@ def list_repo_tree(
     path: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
     hub: HubDep,
@@ -209,6 +230,7 @@ def list_repo_tree(
         path,
         repos,
         files,
+        scans,
         actor,
         base_url,
         hub.settings.tree_page_size,
@@ -245,6 +267,7 @@ def get_paths_info(
     body: Annotated[tuple[list[str], bool], Depends(paths_info_body)],
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     hub: HubDep,
 ) -> list[dict[str, Any]]:
@@ -252,5 +275,6 @@ def get_paths_info(
     repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
     git, sha, entries = files.paths_info(repo, decode_param(revision), paths)
     last = files.last_commits(git, sha, entries) if expand else {}
+    security = _security(scans, repo, sha, actor, entries) if expand else {}
     xet = files.xet_hashes(repo, entries) if hub.settings.xet.enabled else {}
-    return [tree_entry(e, last.get(e.path), xet) for e in entries]
+    return [tree_entry(e, last.get(e.path), xet, security.get(e.path)) for e in entries]

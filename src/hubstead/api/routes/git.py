@@ -29,10 +29,12 @@ from hubstead.errors import HubsteadError, InvalidInputError, RepoNotFoundError
 from hubstead.gitstore.hooks import HookHandler, HookVerdict, IncomingObjects, RefUpdate, hook_channel
 from hubstead.gitstore.transport import GitService, ServiceResult, run_service
 from hubstead.hub import Hub
+from hubstead.repos.files import FileService
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.push import Pusher, PushService
 from hubstead.repos.services import RepoService, access_to, ref_of
+from hubstead.scanning.services import ScanService
 
 log = logging.getLogger("hubstead.api.git")
 router = APIRouter()
@@ -271,6 +273,9 @@ def _run_hook(
                 push.check_push(repo, updates, incoming, pusher)
             else:
                 push.record_push(repo, updates, pusher)
+                scans = ScanService(FileService(repos, hub.blobs), hub.settings.scanning, hub)
+                for sha in dict.fromkeys(u.new for u in updates if u.new is not None):
+                    scans.request_scan(repo.id, sha)  # once this unit of work has committed
     except HubsteadError as exc:
         if hook != "pre-receive":
             log.error("recording a push to repo %s failed: %s", repo_pk, exc.message)

@@ -9,13 +9,24 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, LfsServiceDep, RepoServiceDep, SessionDep
+from hubstead.api.deps import (
+    ActorDep,
+    BaseUrlDep,
+    HubDep,
+    LfsServiceDep,
+    RepoServiceDep,
+    ScanServiceDep,
+    SessionDep,
+)
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.repos.files import FileService
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256
 from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.services import RepoService
+from hubstead.scanning.services import ScanService
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -34,13 +45,17 @@ def _batch(
     body: Any,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanService,
     actor: ActorDep,
     base_url: str,
 ) -> Response:
     upload = isinstance(body, dict) and body.get("operation") == "upload"
     # anonymous git-lfs: a 401 challenge; contributors may upload objects for commits to their branches
     repo = get_repo_for_git(repos, repo_type, repo_id, actor, write=upload, contribute=upload)
-    return JSONResponse(lfs.batch(repo, actor, body, base_url), media_type=LFS_JSON)
+    answer = lfs.batch(repo, actor, body, base_url)
+    if not upload:
+        answer = scans.refuse_unsafe_lfs_objects(repo.id, answer)
+    return JSONResponse(answer, media_type=LFS_JSON)
 
 
 @router.post("/{namespace}/{name}.git/info/lfs/objects/batch")
@@ -50,11 +65,13 @@ async def lfs_batch_model(
     name: str,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     body = await _json(request)
-    return await run_in_threadpool(_batch, RepoType.MODEL, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+    repo_id = f"{namespace}/{name}"
+    return await run_in_threadpool(_batch, RepoType.MODEL, repo_id, body, repos, lfs, scans, actor, base_url)
 
 
 @router.post("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/objects/batch")
@@ -65,11 +82,13 @@ async def lfs_batch(
     name: str,
     repos: RepoServiceDep,
     lfs: LfsServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
 ) -> Response:
     body = await _json(request)
-    return await run_in_threadpool(_batch, repo_type, f"{namespace}/{name}", body, repos, lfs, actor, base_url)
+    repo_id = f"{namespace}/{name}"
+    return await run_in_threadpool(_batch, repo_type, repo_id, body, repos, lfs, scans, actor, base_url)
 
 
 def _verify(
@@ -147,7 +166,9 @@ async def complete_lfs_multipart(
 
 
 @router.api_route("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", methods=["GET", "HEAD"])
-def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, lfs: LfsServiceDep) -> Response:
+def download_lfs_object(
+    request: Request, repo_pk: int, oid: str, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+) -> Response:
     params = request.query_params
     hub.signer.verify(download_path(oid, repo_pk), params.get("expires"), params.get("sig"))
     if not SHA256.match(oid):
@@ -155,6 +176,9 @@ def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, l
     size = lfs.objects.size(repo_pk, oid)
     if size is None or not lfs.objects.available(repo_pk, oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
+    if hub.settings.scanning.block_unsafe_downloads:  # a link handed out before the scan's verdict
+        files = FileService(RepoService(session, hub.git, hub.blobs), hub.blobs)
+        ScanService(files, hub.settings.scanning).check_lfs_download(repo_pk, oid)
     return ranged_response(
         request, size, lambda start, end: lfs.objects.read(repo_pk, oid, start, end), {"ETag": f'"{oid}"'}
     )

@@ -7,9 +7,9 @@ from typing import Any
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, RepoServiceDep
+from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, RepoServiceDep, ScanServiceDep
 from hubstead.api.middleware import decode_param
-from hubstead.api.payloads import repo_info, repo_url, sibling
+from hubstead.api.payloads import repo_info, repo_url, security_repo_status, sibling
 from hubstead.errors import InvalidInputError, RepoAlreadyExistsError
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import RepoSettings
@@ -41,6 +41,7 @@ EXPAND = {
         "private",
         "resourceGroup",
         "safetensors",
+        "securityRepoStatus",
         "sha",
         "siblings",
         "spaces",
@@ -67,6 +68,7 @@ EXPAND = {
         "paperswithcode_id",
         "private",
         "resourceGroup",
+        "securityRepoStatus",
         "sha",
         "siblings",
         "tags",
@@ -88,6 +90,7 @@ EXPAND = {
         "resourceGroup",
         "runtime",
         "sdk",
+        "securityRepoStatus",
         "sha",
         "siblings",
         "subdomain",
@@ -192,11 +195,14 @@ def get_repo_info(
     name: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     blobs: bool = False,
+    security_status: bool = Query(default=False, alias="securityStatus"),
     expand: list[str] | None = Query(default=None),
 ) -> dict[str, Any]:
-    return _info(repo_type, f"{namespace}/{name}", "main", repos, files, actor, blobs, expand)
+    wanted = _expand(repo_type, expand, security_status)
+    return _info(repo_type, f"{namespace}/{name}", "main", repos, files, scans, actor, blobs, wanted)
 
 
 @router.get("/api/{repo_type:repotypes}/{namespace}/{name}/revision/{revision:path}")
@@ -207,11 +213,41 @@ def get_repo_info_at_revision(
     revision: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     blobs: bool = False,
+    security_status: bool = Query(default=False, alias="securityStatus"),
     expand: list[str] | None = Query(default=None),
 ) -> dict[str, Any]:
-    return _info(repo_type, f"{namespace}/{name}", decode_param(revision), repos, files, actor, blobs, expand)
+    wanted = _expand(repo_type, expand, security_status)
+    revision = decode_param(revision)
+    return _info(repo_type, f"{namespace}/{name}", revision, repos, files, scans, actor, blobs, wanted)
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/scan")
+def get_repo_scan_status(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    scans: ScanServiceDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    """The scan status of the default branch: ``{"scansDone", "filesWithIssues": [{"path", "level"}]}``."""
+    repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
+    git, sha = files.resolve(repo, "main")
+    return security_repo_status(scans.revision_status(repo, git, sha))
+
+
+def _expand(repo_type: RepoType, expand: list[str] | None, security_status: bool) -> tuple[set[str], bool]:
+    """The expand values asked for (checked), and whether the security status is wanted: through
+    ``securityStatus=true`` (added to the usual fields, as huggingface_hub asks) or ``expand=securityRepoStatus``."""
+    wanted = {v for item in (expand or []) for v in item.split(",") if v}
+    unknown = wanted - EXPAND[repo_type]
+    if unknown:
+        raise InvalidInputError(f"Invalid expand value(s): {', '.join(sorted(unknown))}")
+    return wanted, security_status or "securityRepoStatus" in wanted
 
 
 def _info(
@@ -220,20 +256,21 @@ def _info(
     revision: str,
     repos: RepoServiceDep,
     files: FileServiceDep,
+    scans: ScanServiceDep,
     actor: ActorDep,
     blobs: bool,
-    expand: list[str] | None,
+    expand: tuple[set[str], bool],
 ) -> dict[str, Any]:
-    wanted = {v for item in (expand or []) for v in item.split(",") if v}
-    unknown = wanted - EXPAND[repo_type]
-    if unknown:
-        raise InvalidInputError(f"Invalid expand value(s): {', '.join(sorted(unknown))}")
+    wanted, security = expand
     repo = repos.get_repo(repo_type, repo_id, actor)
     git, sha = files.resolve(repo, revision)
     siblings = None
+    entries = files.all_files(git, sha) if not wanted or "siblings" in wanted or security else []
     if not wanted or "siblings" in wanted:
-        siblings = [sibling(e, blobs) for e in files.all_files(git, sha)]
+        siblings = [sibling(e, blobs) for e in entries]
     info = repo_info(repo, sha, siblings, git.commit_meta(sha).date)
+    if security:
+        info["securityRepoStatus"] = security_repo_status(scans.revision_status(repo, git, sha, entries))
     if not wanted:
         return info
     return {k: v for k, v in info.items() if k in wanted or k in ("id", "_id")}

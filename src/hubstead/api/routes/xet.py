@@ -25,7 +25,10 @@ from hubstead.errors import (
     XetFormatError,
 )
 from hubstead.hub import Hub
+from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.services import RepoService
+from hubstead.scanning.services import ScanService
 from hubstead.xet.services import (
     CasService,
     check_hex,
@@ -256,6 +259,9 @@ def get_dedup_shard(request: Request, prefix: str, chunk_hash: str, hub: HubDep,
 
 def _reconstruction(request: Request, file_id: str, hub: HubDep, cas: CasService, base_url: str, version: int) -> Any:
     grant = _grant(request, hub, write=False)
+    if hub.settings.scanning.block_unsafe_downloads:
+        files = FileService(RepoService(cas.session, hub.git, hub.blobs), hub.blobs)
+        ScanService(files, hub.settings.scanning).check_xet_download(check_hex(file_id, "file"))
     return cas.reconstruction(grant.repo_id, file_id, request.headers.get("range"), base_url, version)
 
 

@@ -9,6 +9,7 @@ import hubstead.audit.models
 import hubstead.discussions.models
 import hubstead.objects.models
 import hubstead.repos.models
+import hubstead.scanning.models
 import hubstead.xet.models  # noqa: F401
 from hubstead.db.base import Base
 

@@ -42,6 +42,7 @@ def _tree(ctx: WebContext, kind: RepoTypeDep, repo_id: str, revision: str, path:
         raise InvalidInputError("Invalid cursor")
     git, sha, page = ctx.files.list_tree(repo, revision, path, False, cursor, TREE_PAGE)
     entries = sorted(page.entries, key=lambda e: (e.entry.type != "directory", e.path.lower()))
+    scans = ctx.scans.file_statuses(repo, sha, entries)
     return ctx.render(
         "repo/tree.html",
         **page_context(ctx, repo, "files"),
@@ -49,6 +50,7 @@ def _tree(ctx: WebContext, kind: RepoTypeDep, repo_id: str, revision: str, path:
         folder=path,
         crumbs=breadcrumbs(path),
         entries=entries,
+        scans=scans,
         next_cursor=page.next_cursor,
         commit=git.commit_meta(sha),
         sha=sha,
@@ -74,9 +76,11 @@ def show_file(
     repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
     revision, path = decode_param(revision), decode_param(path)
     git, file = ctx.files.get_file(repo, revision, path)
+    scan = ctx.scans.file_statuses(repo, file.commit, [file.entry]).get(file.entry.path)
+    blocked = scan is not None and scan.status == "unsafe" and ctx.hub.settings.scanning.block_unsafe_downloads
     lines: list[str] | None = None
     binary = False
-    if file.entry.lfs is None and file.entry.size <= MAX_VIEW_BYTES:
+    if file.entry.lfs is None and file.entry.size <= MAX_VIEW_BYTES and not blocked:
         data = git.read_blob(file.entry.entry.oid)
         binary = b"\x00" in data[:8000]
         if not binary:
@@ -98,6 +102,9 @@ def show_file(
         too_large=file.entry.lfs is None and file.entry.size > MAX_VIEW_BYTES,
         is_image=path.lower().endswith(IMAGE_SUFFIXES),
         commit=git.commit_meta(file.commit),
+        scan=scan,
+        blocked=blocked,
+        show_imports=scan is not None and bool(scan.imports) and ctx.scans.may_read_files(repo, ctx.actor),
     )
 
 
@@ -108,6 +115,8 @@ def show_raw_file(
     """The file as git stores it (an LFS file's pointer), as plain text that no browser runs."""
     repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
     git, file = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
+    if file.entry.lfs is None:  # the bytes themselves (an LFS file's raw text is only its pointer)
+        ctx.scans.check_download(repo.id, file.entry)
     if file.entry.entry.size > 10 * MAX_VIEW_BYTES:
         raise InvalidInputError("This file is too large to show raw: download it instead")
     data = git.read_blob(file.entry.entry.oid)

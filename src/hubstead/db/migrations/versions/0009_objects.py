@@ -5,7 +5,7 @@ linked to the repo: the repo could then read whatever bytes were later uploaded 
 claimed size blocked honest uploads of the real content elsewhere. The claims stay in xet_repo_files (which is
 how the repo reads those files); the links they made go, and so do object rows nothing links or converted.
 
-Revision ID: 0012_objects
+Revision ID: 0009
 Revises: 0008
 Create Date: 2026-12-04 19:30:00
 """
@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = '0012_objects'
+revision = '0009'
 down_revision = '0008'
 branch_labels = None
 depends_on = None
