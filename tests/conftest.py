@@ -17,7 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hubstead.config import RateLimitSettings, Settings
+from hubstead.config import ConnectionSettings, RateLimitSettings, Settings
 
 _server: LiveServer | None = None
 
@@ -79,10 +79,12 @@ def _start_server() -> LiveServer:
 
     assert _server is not None
     if _server.thread is None:
-        # a long keep-alive, as `hubstead serve` has: pooled client connections are never closed under them
-        config = uvicorn.Config(
-            _server.switch, lifespan="on", log_level="warning", access_log=False, timeout_keep_alive=300
-        )
+        from hubstead.connections import server_options
+
+        # the connection limits of `hubstead serve` (its defaults), with a longer keep-alive: pooled client
+        # connections are never closed under a slow test
+        options = server_options(ConnectionSettings(keep_alive_seconds=300))
+        config = uvicorn.Config(_server.switch, lifespan="on", log_level="warning", access_log=False, **options)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [_server.sock]}, daemon=True)
         thread.start()
