@@ -137,9 +137,8 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         self._began_in_read = False  # ... and it began in the data being parsed now
         self._receiving_body = False  # its headers are complete and its body is not
         self._last_read = 0.0
-        self._field_bytes = 0  # request line and header fields the parser has handed over
+        self._read_size = 0
         self._raw_bytes = 0  # bytes of reads that neither began nor completed the headers
-        self._fields = 0
         self._refusal: int | None = None
 
     # --- opening and closing --------------------------------------------------------------------
@@ -170,11 +169,13 @@ class LimitedHttpProtocol(HttpToolsProtocol):
         if self._refused:
             return
         self._began_in_read = False
+        self._read_size = len(data)
         super().data_received(data)
         if self.transport.is_closing():
             return
         if self._reading_headers:
-            # the parser keeps a header field that has not ended yet to itself: count what it was fed instead
+            # headers spread over reads are counted as they come (the parser keeps an unfinished field to itself,
+            # however long): the read that began them is not, as it may hold the end of the request before
             if not self._began_in_read:
                 self._raw_bytes += len(data)
                 if self._raw_bytes > self.max_header_bytes:
@@ -196,30 +197,33 @@ class LimitedHttpProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._reading_headers = self._began_in_read = True
-        self._field_bytes = self._raw_bytes = self._fields = 0
-
-    def on_url(self, url: bytes) -> None:
-        self._field_bytes += len(url)
-        if self._field_bytes > self.max_header_bytes:
-            self._refusal = 414
-            raise _HeadersTooLarge
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._field_bytes += len(name) + len(value) + 4
-        self._fields += 1
-        if self._field_bytes > self.max_header_bytes or self._fields > self.max_headers:
-            self._refusal = 431
-            raise _HeadersTooLarge
-        super().on_header(name, value)
+        self._raw_bytes = 0
 
     def on_headers_complete(self) -> None:
         self._reading_headers = False
-        self._receiving_body = True
         if self._headers_timer is not None:
             self._headers_timer.cancel()
             self._headers_timer = None
+        # headers that began and ended in one read of at most the cap are within it (nearly every request): the
+        # fields are added up only otherwise, and the parser never held more than the cap and two reads of them
+        if (
+            not (self._began_in_read and self._read_size <= self.max_header_bytes)
+            or len(self.headers) > self.max_headers
+        ):
+            self._check_header_size()
+        self._receiving_body = True
         super().on_headers_complete()
+
+    def _check_header_size(self) -> None:
+        if len(self.url) > self.max_header_bytes:
+            self._refusal = 414
+        elif len(self.headers) > self.max_headers or self._field_bytes() > self.max_header_bytes:
+            self._refusal = 431
+        if self._refusal is not None:
+            raise _HeadersTooLarge  # stops the parser; uvicorn then calls send_400_response
+
+    def _field_bytes(self) -> int:
+        return len(self.url) + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def on_message_complete(self) -> None:
         self._receiving_body = False

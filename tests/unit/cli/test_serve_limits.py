@@ -306,3 +306,19 @@ def test_serve_raises_the_open_files_limit_to_the_hard_limit(serve) -> None:
     limits = Path(f"/proc/{served.process.pid}/limits").read_text()
     line = next(line for line in limits.splitlines() if line.startswith("Max open files"))
     assert line.split()[3:5] == ["512", "512"]
+
+
+def test_headers_under_the_caps_sent_in_pieces_are_served(serve) -> None:
+    served = serve()
+    head = (
+        b"GET /api/health HTTP/1.1\r\nHost: hub\r\n"
+        + b"".join(b"X-Field-%d: %s\r\n" % (i, b"v" * 300) for i in range(MAX_HEADERS - 2))
+        + b"\r\n"
+    )
+    assert MAX_HEADER_BYTES // 2 < len(head) < MAX_HEADER_BYTES
+    with connect(served, "127.0.0.1") as sock:
+        for i in range(0, len(head), 1000):
+            sock.sendall(head[i : i + 1000])
+            time.sleep(0.05)
+        sock.settimeout(5)
+        assert sock.recv(65536).startswith(b"HTTP/1.1 200 ")
