@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse, Response
 
 from hubstead.api.bodies import SpooledBody, iter_chunks
 from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, DiscussionServiceDep, RepoServiceDep
+from hubstead.api.limits import json_body, json_value
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
 from hubstead.discussions.services import pr_number
@@ -18,6 +19,8 @@ from hubstead.repos.commits import iter_lines
 from hubstead.repos.models import RepoType
 
 router = APIRouter()
+MAX_PREUPLOAD_BODY = 8 * 1024 * 1024  # 1,000 paths (up to 1,024 characters each, JSON-escaped) with their samples
+MAX_CARD_BODY = 8 * 1024 * 1024  # a card, as long as the website lets one be edited
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/preupload/{revision}")
@@ -26,7 +29,7 @@ def preupload_files(
     namespace: str,
     name: str,
     revision: str,
-    body: dict[str, Any],
+    body: Annotated[Any, json_value(MAX_PREUPLOAD_BODY)],
     repos: RepoServiceDep,
     commits: CommitServiceDep,
     discussions: DiscussionServiceDep,
@@ -62,7 +65,7 @@ def create_commit(
     create_pr: str | None = None,
 ) -> dict[str, Any]:
     repo_id, revision = f"{namespace}/{name}", decode_param(revision)
-    lines = iter_lines(iter_chunks(body))
+    lines = iter_lines(iter_chunks(body), commits.max_line_bytes)
     pull_request = None
     if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit
         repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
@@ -94,7 +97,7 @@ class ValidateYamlBody(BaseModel):
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: ValidateYamlBody) -> Response:
+def validate_yaml(body: Annotated[ValidateYamlBody, json_body(ValidateYamlBody, MAX_CARD_BODY)]) -> Response:
     result = check_card(body.content, body.repoType.value)
     payload = {"errors": [{"message": m} for m in result.errors], "warnings": [{"message": m} for m in result.warnings]}
     return JSONResponse(payload, status_code=400 if result.errors else 200)
