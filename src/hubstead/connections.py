@@ -13,8 +13,9 @@ protocol (one instance per connection) with a few more checks, adds:
   cap is answered 503 and closed at once, and the other clients are served as before.
 
 The keep-alive timeout between requests is uvicorn's own. Bodies are capped by the routes that read them
-(``api/limits.py``, ``api/bodies.py``). The checks cost a request that arrives in one piece (nearly all do) a few
-attribute updates and no timer: a header deadline is set only when the headers do not arrive in one read.
+(``api/limits.py``, ``api/bodies.py``). A request that arrives in one read (nearly all do) costs the checks a few
+attribute updates; timers are set only for a new connection's first headers, and for headers or a body that take
+more than one read.
 """
 
 from __future__ import annotations
