@@ -15,7 +15,7 @@ FRONT_MATTER_DELIMITER = "---"
 # stand for gigabytes). The model-index of a big evaluation suite is some hundreds of kilobytes.
 MAX_FRONT_MATTER = 1024 * 1024  # characters
 MAX_CARD_DEPTH = 64
-MAX_CARD_SIZE = 2 * 1024 * 1024  # characters of its scalars, plus one per node, aliases expanded
+MAX_CARD_SIZE = MAX_FRONT_MATTER  # characters of its scalars plus one per node, aliases expanded: what the text holds
 
 
 class CardTooComplexError(yaml.YAMLError):
