@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
 
-from hubstead.config import RateLimitSettings, Settings
+from hubstead.config import ConnectionSettings, RateLimitSettings, Settings
 
 _server: LiveServer | None = None
 
@@ -111,10 +111,14 @@ def _start_server() -> LiveServer:
 
     assert _server is not None
     if _server.thread is None:
-        # a long keep-alive, as `hubstead serve` has: pooled client connections are never closed under them
-        config = uvicorn.Config(
-            _server.switch, lifespan="on", log_level="warning", access_log=False, timeout_keep_alive=300
-        )
+        from hubstead.connections import raise_open_files_limit, server_options
+
+        # the connection layer of `hubstead serve`, with a longer keep-alive (pooled client connections are never
+        # closed under a slow test) and no cap per client: every test's client is 127.0.0.1, and the connections
+        # its pools keep open add up over a test process (tests/unit/cli/test_serve_limits.py tests the caps)
+        raise_open_files_limit()
+        options = server_options(ConnectionSettings(keep_alive_seconds=300, per_client=1_000_000))
+        config = uvicorn.Config(_server.switch, lifespan="on", log_level="warning", access_log=False, **options)
         server = uvicorn.Server(config)
         thread = threading.Thread(target=server.run, kwargs={"sockets": [_server.sock]}, daemon=True)
         thread.start()

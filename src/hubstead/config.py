@@ -5,11 +5,12 @@ There is no module-level instance: ``create_app(settings)`` and the CLI build th
 
 from __future__ import annotations
 
+import ipaddress
 import secrets
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 MiB = 1024 * 1024
@@ -87,6 +88,46 @@ class ScanningSettings(BaseModel):
     )
 
 
+class ConnectionSettings(BaseModel):
+    """``HUBSTEAD_CONNECTIONS__<FIELD>``: what one connection may cost ``hubstead serve`` (each server process counts
+    its own). A client that opens connections and sends nothing, or sends its headers a byte at a time, holds a
+    file descriptor and some memory each: the timeouts take them back, the caps keep one client from taking them
+    all. Clients are told apart by address (IPv6 by /64 network, which one host usually has to itself)."""
+
+    per_client: int = Field(default=256, ge=1, description="Open connections from one client address (or IPv6 /64)")
+    total: int = Field(
+        default=8192, ge=1, description="Open connections in all; never more than 3/4 of the open-files limit"
+    )
+    exempt: list[str] = Field(
+        default_factory=list,
+        description="Addresses or networks not capped per client: a reverse proxy or load balancer in front of the "
+        "hub speaks for many clients (JSON list, e.g. '[\"10.0.0.0/8\"]')",
+    )
+    header_timeout_seconds: float = Field(
+        default=20, gt=0, description="From a new connection or a request's first byte to the end of its headers"
+    )
+    body_timeout_seconds: float = Field(
+        default=60, gt=0, description="A request body that stops arriving for this long is dropped"
+    )
+    keep_alive_seconds: int = Field(
+        default=75,
+        ge=1,
+        description="An idle connection between requests; long, as clients pool connections and huggingface_hub "
+        "does not retry a HEAD whose pooled connection the server just closed",
+    )
+    max_header_bytes: int = Field(
+        default=64 * 1024, ge=1024, description="Request line and headers (431, or 414 for the URL alone)"
+    )
+    max_headers: int = Field(default=100, ge=10, description="Header fields in one request (431 past it)")
+
+    @field_validator("exempt")
+    @classmethod
+    def _networks(cls, value: list[str]) -> list[str]:
+        for item in value:
+            ipaddress.ip_network(item, strict=False)  # a ValueError names the bad entry
+        return value
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -111,6 +152,7 @@ class Settings(BaseSettings):
     list_page_size: int = 1000
     commits_page_size: int = 50
     rate_limit: RateLimitSettings = Field(default_factory=RateLimitSettings)
+    connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
     xet: XetSettings = Field(default_factory=XetSettings)
     scanning: ScanningSettings = Field(default_factory=ScanningSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")

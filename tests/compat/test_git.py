@@ -405,3 +405,27 @@ def test_clone_of_a_repo_with_many_files_stays_quick(git: GitClient, api: HfApi,
     assert sum(1 for p in (git.cwd / "copy").rglob("file-*.txt")) == 2000
     assert elapsed < 60
     assert len(api.list_repo_files("alice/many")) == 2001
+
+
+def test_a_push_with_an_oversized_commit_message_is_refused(
+    git: GitClient, api: HfApi, live_server: str, user: User
+) -> None:
+    seed(api, "alice/wordy")
+    head = api.repo_info("alice/wordy").sha
+    git.run("clone", remote(live_server, "alice/wordy"), "work", auth=creds(user))
+    work = git.cwd / "work"
+    (work / "note.txt").write_text("note\n")
+    git.run("add", "note.txt", cwd=work)
+    message = git.cwd / "message.txt"
+    message.write_text("A long story\n\n" + "word " * 300_000)  # 1.5 MB: listings would show all of it
+    git.run("commit", "-q", "-F", str(message), cwd=work)
+
+    refused = git.run("push", cwd=work, auth=creds(user), check=False)
+
+    assert refused.returncode != 0
+    assert "message is too long" in refused.stderr
+    assert api.repo_info("alice/wordy").sha == head
+    # the same change with a shorter message goes through
+    git.run("commit", "-q", "--amend", "-m", "A short story", cwd=work)
+    git.run("push", cwd=work, auth=creds(user))
+    assert api.list_repo_commits("alice/wordy")[0].title == "A short story"

@@ -86,6 +86,15 @@ def json_body(model: type[M], limit: int = MAX_JSON_BODY) -> Any:
     return Depends(parse)
 
 
+def json_value(limit: int = MAX_JSON_BODY) -> Any:
+    """A dependency: the body as any JSON value, capped at ``limit`` bytes, for routes that check its shape."""
+
+    async def parse(request: Request) -> Any:
+        return await read_json(request, limit)
+
+    return Depends(parse)
+
+
 def row_id(text: str, not_found: type[Exception]) -> int:
     """A numeric id from a URL; anything else (or too large for the database) is simply not found."""
     if not text.isdigit() or len(text) > 10 or int(text) > MAX_ROW_ID:

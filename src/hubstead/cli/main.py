@@ -27,24 +27,29 @@ def _settings(args: argparse.Namespace) -> Settings:
     return Settings(**overrides)
 
 
-KEEP_ALIVE_SECONDS = 75
-
-
 def cmd_serve(args: argparse.Namespace) -> int:
     import uvicorn
+
+    from hubstead.connections import connection_ceiling, raise_open_files_limit, server_options
 
     settings = _settings(args)
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     options: dict[str, Any] = {"host": host, "port": port, "log_level": args.log_level}
-    # clients pool connections: a short keep-alive makes the server close one just as a client reuses it,
-    # which the client sees as "server disconnected" (huggingface_hub does not retry its first HEAD)
-    options |= {"proxy_headers": True, "server_header": False, "timeout_keep_alive": KEEP_ALIVE_SECONDS}
+    options |= {"proxy_headers": True, "server_header": False}
+    open_files = raise_open_files_limit()  # before the server processes start: they inherit it
+    options |= server_options(settings.connections)
     print(f"Hubstead {settings.data_dir.resolve()} listening on http://{host}:{port}", file=sys.stderr)
+    limits = settings.connections
+    print(
+        f"connections: at most {limits.per_client} per client and {connection_ceiling(limits.total)} in all "
+        f"per process (open files limit {open_files})",
+        file=sys.stderr,
+    )
     _tune_malloc()
     if args.workers > 1:
-        limits = settings.rate_limit
-        if limits.enabled and limits.backend == "memory":
+        rate_limit = settings.rate_limit
+        if rate_limit.enabled and rate_limit.backend == "memory":
             print(
                 f"note: rate limits are counted per worker process ({args.workers} of them), so a client may make up "
                 "to that many times its budget; HUBSTEAD_RATE_LIMIT__BACKEND=redis counts them together",

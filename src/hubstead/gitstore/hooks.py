@@ -92,6 +92,16 @@ class IncomingObjects:
             if kind == ObjectType.BLOB and size <= max_size:
                 yield str(oid), repo.odb.read(oid)[1]
 
+    def large_commits_and_tags(self, max_size: int) -> Iterator[tuple[str, int]]:
+        """``(oid, size)`` of every pushed commit or annotated tag of more than ``max_size`` bytes."""
+        if self.quarantine is None:
+            return
+        odb = pygit2.Odb(str(self.quarantine))
+        for oid in odb:
+            kind, size = odb.read_header(oid)
+            if kind in (ObjectType.COMMIT, ObjectType.TAG) and size > max_size:
+                yield str(oid), size
+
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``descendant`` contains ``ancestor`` in its history (a fast-forward from it)."""
         if ancestor == descendant:

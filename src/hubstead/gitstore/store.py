@@ -29,6 +29,12 @@ ZERO_SHA = "0" * 40
 READERS_PER_THREAD = 8  # repositories each thread keeps open for reading (open_for_reading)
 FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 SHORT_SHA = re.compile(r"^[0-9a-f]{5,39}$")
+# what a commit listing shows of one commit, in characters (see _meta): a commit's summary and description, as
+# the API accepts them, fit whole (repos/commits.py); a git push may bring longer ones (up to MAX_COMMIT_OBJECT)
+MAX_TITLE = 4096
+MAX_MESSAGE = 72 * 1024
+MAX_AUTHOR = 256
+MAX_COMMIT_OBJECT = 1024 * 1024  # bytes of a pushed commit or tag object: its headers and message
 
 
 @dataclass(frozen=True)
@@ -552,16 +558,23 @@ def _entry_oid(tree: pygit2.Tree, path: str) -> str | None:
 
 
 def _meta(commit: pygit2.Commit) -> CommitMeta:
+    """A commit as listings and pages show it: title, message and author cut at ``MAX_TITLE`` / ``MAX_MESSAGE`` /
+    ``MAX_AUTHOR`` characters (the whole message stays in git), so that no commit, however it was made, makes a
+    page or an answer unbounded."""
     offset = timezone(timedelta(minutes=commit.commit_time_offset))
     date = datetime.fromtimestamp(commit.commit_time, offset).astimezone(UTC)
     message = commit.message
     title, _, body = message.partition("\n")
     return CommitMeta(
         sha=str(commit.id),
-        title=title.strip(),
-        message=body.strip(),
-        author_name=commit.author.name,
-        author_email=commit.author.email,
+        title=_cut(title.strip(), MAX_TITLE),
+        message=_cut(body.strip(), MAX_MESSAGE),
+        author_name=_cut(commit.author.name, MAX_AUTHOR),
+        author_email=_cut(commit.author.email, MAX_AUTHOR),
         date=date,
         parents=tuple(str(p) for p in commit.parent_ids),
     )
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1] + "\u2026"

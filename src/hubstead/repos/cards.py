@@ -10,6 +10,82 @@ from typing import Any
 import yaml
 
 FRONT_MATTER_DELIMITER = "---"
+# A card's YAML is parsed on every commit to the default branch and its data served with the repo's info: it is
+# held to a size, a depth, and a size once its aliases are expanded (a few lines of anchors and aliases can
+# stand for gigabytes). The model-index of a big evaluation suite is some hundreds of kilobytes.
+MAX_FRONT_MATTER = 1024 * 1024  # characters
+MAX_CARD_DEPTH = 64
+MAX_CARD_SIZE = MAX_FRONT_MATTER  # characters of its scalars plus one per node, aliases expanded: what the text holds
+
+
+class CardTooComplexError(yaml.YAMLError):
+    """Card metadata past the bounds above (a YAMLError, so that it is handled as broken YAML is)."""
+
+
+class _BoundedLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing to nest deeper than MAX_CARD_DEPTH (its composer recurses per level)."""
+
+    def __init__(self, stream: str) -> None:
+        super().__init__(stream)
+        self._depth = 0
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node | None:
+        self._depth += 1
+        try:
+            if self._depth > MAX_CARD_DEPTH:
+                raise CardTooComplexError(f"the metadata nests deeper than {MAX_CARD_DEPTH} levels")
+            return super().compose_node(parent, index)
+        finally:
+            self._depth -= 1
+
+
+def load_front_matter(front: str) -> Any:
+    """The YAML of a card's front matter, within the bounds above (CardTooComplexError past them, yaml.YAMLError
+    if it is not YAML)."""
+    if len(front) > MAX_FRONT_MATTER:
+        raise CardTooComplexError(f"the metadata is longer than {MAX_FRONT_MATTER:,} characters")
+    loader = _BoundedLoader(front)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return None
+        _Expansion().measure(node)
+        return loader.construct_document(node)
+    except (ValueError, OverflowError) as exc:  # e.g. an integer of more digits than Python converts
+        raise CardTooComplexError(f"a value cannot be read: {str(exc)[:200]}") from None
+    finally:
+        loader.dispose()
+
+
+class _Expansion:
+    """The size and depth of a YAML node graph with its aliases expanded, each shared node measured once."""
+
+    def __init__(self) -> None:
+        self.measured: dict[int, tuple[int, int]] = {}
+        self.open: set[int] = set()
+
+    def measure(self, node: yaml.Node) -> tuple[int, int]:
+        key = id(node)
+        if key in self.measured:
+            return self.measured[key]
+        if key in self.open:
+            raise CardTooComplexError("the metadata refers to itself (a recursive alias)")
+        self.open.add(key)
+        size, depth = 1, 1
+        if isinstance(node, yaml.ScalarNode):
+            size += len(node.value)
+        else:
+            children = node.value if isinstance(node, yaml.SequenceNode) else [n for p in node.value for n in p]
+            for child in children:
+                child_size, child_depth = self.measure(child)
+                size, depth = size + child_size, max(depth, child_depth + 1)
+        if size > MAX_CARD_SIZE or depth > MAX_CARD_DEPTH:
+            raise CardTooComplexError(
+                f"the metadata expands to more than {MAX_CARD_SIZE:,} characters or {MAX_CARD_DEPTH} levels"
+            )
+        self.open.discard(key)
+        self.measured[key] = (size, depth)
+        return size, depth
 
 
 @dataclass
@@ -35,7 +111,7 @@ def parse_card_data(text: str) -> dict[str, Any] | None:
     if front is None:
         return None
     try:
-        data = yaml.safe_load(front)
+        data = load_front_matter(front)
     except yaml.YAMLError:
         return None
     if not isinstance(data, dict):
@@ -62,7 +138,10 @@ def check_card(text: str, repo_type: str) -> CardCheck:
         result.warnings.append("empty or missing yaml metadata in repo card")
         return result
     try:
-        data = yaml.safe_load(front)
+        data = load_front_matter(front)
+    except CardTooComplexError as exc:
+        result.errors.append(f"The card metadata is too large or complex: {exc}")
+        return result
     except yaml.YAMLError as exc:
         result.errors.append(f"Invalid YAML in the card metadata: {str(exc).splitlines()[0]}")
         return result

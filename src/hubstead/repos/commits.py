@@ -14,10 +14,12 @@ from hubstead.errors import (
     ConcurrentUpdateError,
     InvalidCommitError,
     InvalidInputError,
+    PayloadTooLargeError,
     RevisionNotFoundError,
     StaleParentCommitError,
 )
 from hubstead.gitstore import Change, GitRepo
+from hubstead.gitstore.store import MAX_TITLE
 from hubstead.repos.lfs import LfsService
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, SHA256, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
@@ -28,6 +30,13 @@ from hubstead.repos.services import DEFAULT_BRANCH, RepoService, author_email
 MAX_PREUPLOAD_FILES = 1000
 CAS_RETRIES = 16  # each lost race means another commit landed: n racers need up to n rounds
 PARENT_COMMIT = "^[0-9a-fA-F]{5,40}$"
+# A summary is a line, but huggingface_hub's own (``Upload {path} with huggingface_hub``, ``Delete files {patterns}
+# with huggingface_hub``) hold a path of up to 1,024 characters, and people pass several lines as commit_message;
+# the description is free text, as long as a discussion comment may be. Both fit whole in a commit listing.
+MAX_SUMMARY = MAX_TITLE
+MAX_DESCRIPTION = 65_536
+MAX_HEADER_LINE = 1024 * 1024  # bytes of the NDJSON header line: both fields fit, however their JSON escapes them
+LINE_SLACK = 64 * 1024  # the rest of a file line besides its base64 content: key, path, encoding
 
 
 @dataclass
@@ -53,6 +62,12 @@ class CommitService:
         self.repos = repos
         self.lfs = lfs
         self.lfs_size_threshold = lfs_size_threshold
+
+    @property
+    def max_line_bytes(self) -> int:
+        """The longest NDJSON line a commit may have: a file that ``preupload`` keeps out of LFS, in base64. Larger
+        files go through LFS, as huggingface.co wants (it refuses regular files over 10 MiB)."""
+        return self.lfs_size_threshold * 4 // 3 + LINE_SLACK
 
     # --- preupload ----------------------------------------------------------------------------
 
@@ -149,7 +164,10 @@ class CommitService:
         description = value.get("description") or ""
         if not isinstance(description, str):
             raise InvalidCommitError("'description' must be a string")
-        return CommitRequest(summary=summary.strip(), description=description, parent_commit=parent and parent.lower())
+        summary = summary.strip()
+        _check_message_field("summary", summary, MAX_SUMMARY, " (the rest belongs in the description)")
+        _check_message_field("description", description, MAX_DESCRIPTION)
+        return CommitRequest(summary=summary, description=description, parent_commit=parent and parent.lower())
 
     def _operation(
         self, repo: Repo, git: GitRepo, request: CommitRequest, key: Any, value: dict[str, Any], number: int
@@ -239,6 +257,13 @@ class CommitService:
         return [Change(".gitattributes", git.write_blob(text.encode()))]
 
 
+def _check_message_field(name: str, text: str, limit: int, hint: str = "") -> None:
+    if len(text) > limit:
+        raise InvalidCommitError(f"The commit {name} has {len(text):,} characters; at most {limit:,} are allowed{hint}")
+    if "\x00" in text:
+        raise InvalidCommitError(f"The commit {name} contains a NUL character, which git would cut the message at")
+
+
 def _branch_ref(git: GitRepo, branch: str) -> str:
     if branch.startswith(("refs/pr/", "refs/heads/")):
         return branch
@@ -287,17 +312,38 @@ def _is_hex(value: str, lo: int, hi: int) -> bool:
     return lo <= len(value) <= hi and all(c in "0123456789abcdefABCDEF" for c in value)
 
 
-def iter_lines(chunks: Iterable[bytes]) -> Iterator[bytes]:
-    """Split a stream of byte chunks into lines without holding the whole body."""
+def iter_lines(chunks: Iterable[bytes], max_line: int, max_header_line: int = MAX_HEADER_LINE) -> Iterator[bytes]:
+    """Split a stream of byte chunks into lines without holding the whole body, nor any line longer than
+    ``max_line`` (413): the header, the first line that is not blank, is held to ``max_header_line``."""
     parts: list[bytes] = []
+    held = 0
+    in_header = True
     for chunk in chunks:
         start = 0
         while (newline := chunk.find(b"\n", start)) != -1:
             parts.append(chunk[start:newline])
-            yield b"".join(parts)
-            parts = []
+            _check_line_length(held + newline - start, max_header_line if in_header else max_line, in_header)
+            line = b"".join(parts)
+            in_header = in_header and not line.strip()
+            yield line
+            parts, held = [], 0
             start = newline + 1
         if start < len(chunk):
             parts.append(chunk[start:])
+            held += len(chunk) - start
+            _check_line_length(held, max_header_line if in_header else max_line, in_header)
     if parts:
         yield b"".join(parts)
+
+
+def _check_line_length(length: int, limit: int, header: bool) -> None:
+    if length <= limit:
+        return
+    if header:
+        raise PayloadTooLargeError(
+            f"The commit header is larger than {limit:,} bytes: a summary has at most {MAX_SUMMARY:,} "
+            f"characters and a description at most {MAX_DESCRIPTION:,}"
+        )
+    raise PayloadTooLargeError(
+        f"A commit line is larger than {limit:,} bytes: files this large are uploaded through LFS (preupload says so)"
+    )

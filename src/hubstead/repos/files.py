@@ -20,6 +20,8 @@ from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
 from hubstead.xet.services import CasService, repo_objects
 
+MAX_TAG_MESSAGE = 65_536  # characters, as a commit's description
+
 
 @dataclass(frozen=True)
 class RepoEntry:
@@ -165,6 +167,8 @@ class FileService:
         sha = git.resolve(revision)
         if git.ref_target(f"refs/tags/{tag}") is not None:
             raise RefAlreadyExistsError(f"Tag {tag} already exists")
+        if message and (len(message) > MAX_TAG_MESSAGE or "\x00" in message):
+            raise InvalidInputError(f"A tag message has at most {MAX_TAG_MESSAGE:,} characters, none of them NUL")
         if message:
             git.create_annotated_tag(tag, sha, message, *tagger)
             return sha

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubstead.db.base import utcnow
-from hubstead.errors import LfsObjectMissingError, PermissionDeniedError
+from hubstead.errors import InvalidCommitError, LfsObjectMissingError, PermissionDeniedError
 from hubstead.gitstore.hooks import IncomingObjects, RefUpdate
+from hubstead.gitstore.store import MAX_COMMIT_OBJECT
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
@@ -68,6 +69,7 @@ class PushService:
                 continue
             self._check_ref(repo, update, incoming)
             self._check_pusher(update, pusher)
+        self._check_messages(incoming)
         self._check_lfs_pointers(repo, [u.new for u in updates if u.new is not None], incoming)
 
     def record_push(self, repo: Repo, updates: Iterable[RefUpdate], pusher: Pusher = WRITER) -> None:
@@ -121,6 +123,20 @@ class PushService:
             raise PermissionDeniedError(
                 f"{DEFAULT_BRANCH} is protected: force pushes (non-fast-forward) are refused. "
                 f"Fetch, merge or rebase onto the remote {DEFAULT_BRANCH}, then push again."
+            )
+
+    # --- messages -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_messages(incoming: IncomingObjects) -> None:
+        """Commit and tag messages are shown in listings and pages: a push brings none longer than a bound (the
+        API's summary and description fit well within it)."""
+        large = next(incoming.large_commits_and_tags(MAX_COMMIT_OBJECT), None)
+        if large is not None:
+            oid, size = large
+            raise InvalidCommitError(
+                f"Push refused: commit or tag {oid} is {size:,} bytes, more than the {MAX_COMMIT_OBJECT:,} allowed "
+                "(its message is too long). Shorten it (git commit --amend, or git rebase -i), then push again."
             )
 
     # --- LFS pointers -------------------------------------------------------------------------

@@ -38,6 +38,7 @@ from hubstead.xet.services import repo_objects
 DEFAULT_BRANCH = "main"
 SPACE_SDKS = frozenset({"gradio", "streamlit", "docker", "static"})
 GATED_VALUES = frozenset({"auto", "manual"})
+MAX_README_BYTES = 16 * 1024 * 1024  # a README read for its card metadata (the API keeps larger files in LFS)
 LFS_PATTERNS = [
     "*.7z",
     "*.arrow",
@@ -322,7 +323,12 @@ class RepoService:
         repo.last_modified = utcnow()
         files = {e.path: e for e in git.iter_tree(sha, "", recursive=True) if e.type == "file"}
         readme = files.get("README.md")
-        card = parse_card_data(git.read_blob(readme.oid).decode("utf-8", "replace")) if readme else None
+        # a README past MAX_README_BYTES (only a git push can bring one) is not read for its metadata
+        card = (
+            parse_card_data(git.read_blob(readme.oid).decode("utf-8", "replace"))
+            if readme and readme.size <= MAX_README_BYTES
+            else None
+        )
         config_entry = files.get("config.json")
         config = (
             parse_config(git.read_blob(config_entry.oid)) if config_entry and config_entry.size < 1_000_000 else None

@@ -4,6 +4,7 @@ check of every form, and rendering pages in the site's look."""
 from __future__ import annotations
 
 import secrets
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field, replace
 from functools import cached_property
 from typing import Annotated, Any
@@ -13,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
+from starlette.formparsers import FormParser, MultiPartException
 from starlette.responses import HTMLResponse, RedirectResponse
 
 from hubstead.accounts.models import Account
@@ -22,7 +24,8 @@ from hubstead.accounts.sessions import SessionService
 from hubstead.accounts.signin import SignInService
 from hubstead.accounts.tokens import TokenService
 from hubstead.api.deps import SESSION_COOKIE, SessionDep, client_ip, get_hub, get_stats_service
-from hubstead.errors import PermissionDeniedError
+from hubstead.api.limits import read_body
+from hubstead.errors import InvalidInputError, PermissionDeniedError
 from hubstead.hub import Hub
 from hubstead.repos.commits import CommitService
 from hubstead.repos.files import FileService
@@ -38,7 +41,9 @@ CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 MAX_FORM_FILES = 100
-MAX_FORM_FIELD_BYTES = 8 * 1024 * 1024  # a card edited in the browser
+MAX_FORM_FIELDS = 32  # besides files: no form of the site has half as many
+MAX_FORM_FIELD_BYTES = 8 * 1024 * 1024  # a card edited in the browser: a whole form, as sent (percent-encoded)
+MAX_UPLOAD_FIELD_BYTES = 1024 * 1024  # a field beside the upload form's files: its summary, its description
 
 
 class CsrfError(PermissionDeniedError):
@@ -189,9 +194,31 @@ async def get_web_context(request: Request, db: SessionDep) -> WebContext:
     )
     request.state.web = ctx  # error pages show who is signed in
     if request.method not in SAFE_METHODS:
-        ctx.form = await request.form(max_files=MAX_FORM_FILES, max_fields=1000, max_part_size=MAX_FORM_FIELD_BYTES)
+        ctx.form = await read_form(request)
         _check_csrf(ctx)
     return ctx
+
+
+async def read_form(request: Request) -> FormData:
+    """A form, held to a size: a plain one (every form but the upload's) as a whole, as the card editor needs
+    it; the upload form's files go to disk as they come, and its other fields are held to a small size each."""
+    kind = request.headers.get("content-type", "")
+    if kind.startswith("multipart/form-data"):
+        return await request.form(
+            max_files=MAX_FORM_FILES, max_fields=MAX_FORM_FIELDS, max_part_size=MAX_UPLOAD_FIELD_BYTES
+        )
+    if not kind.startswith("application/x-www-form-urlencoded"):
+        return FormData()
+    body = bytes(await read_body(request, MAX_FORM_FIELD_BYTES))
+
+    async def once() -> AsyncGenerator[bytes, None]:
+        yield body
+
+    parser = FormParser(request.headers, once(), max_fields=MAX_FORM_FIELDS, max_part_size=MAX_FORM_FIELD_BYTES)
+    try:
+        return await parser.parse()
+    except MultiPartException as exc:
+        raise InvalidInputError(exc.message) from None
 
 
 def _check_csrf(ctx: WebContext) -> None:

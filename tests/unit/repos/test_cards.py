@@ -7,7 +7,14 @@ import json
 
 import pytest
 
-from hubstead.repos.cards import check_card, parse_card_data, split_front_matter
+from hubstead.repos.cards import (
+    MAX_FRONT_MATTER,
+    CardTooComplexError,
+    check_card,
+    load_front_matter,
+    parse_card_data,
+    split_front_matter,
+)
 
 MODEL_CARD = """\
 ---
@@ -204,3 +211,35 @@ def test_parsed_card_data_is_json_serialisable() -> None:
 
     assert data == {"license": "mit", "released": "2024-03-01", "updated": "2024-03-01T10:00:00+00:00"}
     assert json.loads(json.dumps(data)) == data
+
+
+# --- bounds ---------------------------------------------------------------------------------------
+
+
+def test_metadata_whose_aliases_expand_past_the_bound_is_refused_without_expanding_them() -> None:
+    lines = ['a0: &a0 ["xxxxxxxxxx", "xxxxxxxxxx"]']
+    lines += [f"a{i}: &a{i} [*a{i - 1}, *a{i - 1}]" for i in range(1, 40)]  # 2**40 strings, 300 bytes each level
+    with pytest.raises(CardTooComplexError, match="expands"):
+        load_front_matter("\n".join(lines))
+
+
+@pytest.mark.parametrize(
+    ("text", "fragment"),
+    [
+        ("a: " + "[" * 65 + "]" * 65, "deeper"),
+        ("a: " + "{b: " * 65 + "1" + "}" * 65, "deeper"),
+        ("a: &a [*a]", "itself"),
+        ("a: " + "9" * 5000, "cannot be read"),
+        ("a: " + "x" * MAX_FRONT_MATTER, "longer"),
+    ],
+    ids=["deep-lists", "deep-maps", "recursive-alias", "long-integer", "long-text"],
+)
+def test_metadata_past_a_bound_is_refused(text: str, fragment: str) -> None:
+    with pytest.raises(CardTooComplexError, match=fragment):
+        load_front_matter(text)
+
+
+def test_metadata_within_the_bounds_loads_aliases_and_all() -> None:
+    text = "base: &b {lr: 0.1}\nruns: [*b, *b]\nnested: " + "[" * 60 + "1" + "]" * 60
+    data = load_front_matter(text)
+    assert data["runs"] == [{"lr": 0.1}, {"lr": 0.1}]

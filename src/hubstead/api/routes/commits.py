@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import IO, Any
+from typing import IO, Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
@@ -19,6 +19,7 @@ from hubstead.api.deps import (
     RepoServiceDep,
     ScanServiceDep,
 )
+from hubstead.api.limits import json_body, json_value
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
 from hubstead.discussions.services import DiscussionService, pr_number
@@ -29,6 +30,8 @@ from hubstead.repos.services import RepoService
 from hubstead.scanning.services import ScanService
 
 router = APIRouter()
+MAX_PREUPLOAD_BODY = 8 * 1024 * 1024  # 1,000 paths (up to 1,024 characters each, JSON-escaped) with their samples
+MAX_CARD_BODY = 8 * 1024 * 1024  # a card, as long as the website lets one be edited
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/preupload/{revision}")
@@ -37,7 +40,7 @@ def preupload_files(
     namespace: str,
     name: str,
     revision: str,
-    body: dict[str, Any],
+    body: Annotated[Any, json_value(MAX_PREUPLOAD_BODY)],
     repos: RepoServiceDep,
     commits: CommitServiceDep,
     discussions: DiscussionServiceDep,
@@ -96,7 +99,7 @@ def _commit(
     base_url: str,
     create_pr: str | None,
 ) -> dict[str, Any]:
-    lines = iter_lines(iter_chunks(body))
+    lines = iter_lines(iter_chunks(body), commits.max_line_bytes)
     pull_request = None
     if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit
         repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
@@ -129,7 +132,7 @@ class ValidateYamlBody(BaseModel):
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: ValidateYamlBody) -> Response:
+def validate_yaml(body: Annotated[ValidateYamlBody, json_body(ValidateYamlBody, MAX_CARD_BODY)]) -> Response:
     result = check_card(body.content, body.repoType.value)
     payload = {"errors": [{"message": m} for m in result.errors], "warnings": [{"message": m} for m in result.warnings]}
     return JSONResponse(payload, status_code=400 if result.errors else 200)

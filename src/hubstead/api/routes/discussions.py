@@ -6,12 +6,13 @@ and ``merge_pull_request`` call and parse them."""
 from __future__ import annotations
 
 import html
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from hubstead.api.deps import ActorDep, DiscussionServiceDep
+from hubstead.api.limits import json_body
 from hubstead.api.payloads import iso
 from hubstead.discussions.models import Discussion, DiscussionEvent, EventType
 from hubstead.discussions.services import DiscussionService, parse_stamp
@@ -22,6 +23,7 @@ router = APIRouter()
 
 PREFIX = "/api/{repo_type:repotypes}/{namespace}/{name}/discussions"
 MAX_NUM_DIGITS = 9
+MAX_DISCUSSION_BODY = 1024 * 1024  # a comment of MAX_COMMENT characters, however JSON escapes them
 
 
 class CreateDiscussionBody(BaseModel):
@@ -157,7 +159,7 @@ def create_discussion(
     repo_type: RepoType,
     namespace: str,
     name: str,
-    body: CreateDiscussionBody,
+    body: Annotated[CreateDiscussionBody, json_body(CreateDiscussionBody, MAX_DISCUSSION_BODY)],
     discussions: DiscussionServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
@@ -209,7 +211,7 @@ def comment_discussion(
     namespace: str,
     name: str,
     num: str,
-    body: CommentBody,
+    body: Annotated[CommentBody, json_body(CommentBody, MAX_DISCUSSION_BODY)],
     discussions: DiscussionServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
@@ -224,7 +226,7 @@ def change_discussion_status(
     namespace: str,
     name: str,
     num: str,
-    body: StatusBody,
+    body: Annotated[StatusBody, json_body(StatusBody, MAX_DISCUSSION_BODY)],
     discussions: DiscussionServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
@@ -239,7 +241,7 @@ def rename_discussion(
     namespace: str,
     name: str,
     num: str,
-    body: TitleBody,
+    body: Annotated[TitleBody, json_body(TitleBody, MAX_DISCUSSION_BODY)],
     discussions: DiscussionServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:
@@ -256,10 +258,10 @@ def merge_pull_request(
     num: str,
     discussions: DiscussionServiceDep,
     actor: ActorDep,
-    body: CommentBody | None = None,
+    body: Annotated[CommentBody, json_body(CommentBody, MAX_DISCUSSION_BODY)],
 ) -> dict[str, Any]:
     repo = discussions.get_repo(repo_type, f"{namespace}/{name}", actor)
-    sha = discussions.merge(repo, actor, _num(num), body.comment if body else None)
+    sha = discussions.merge(repo, actor, _num(num), body.comment)
     return {"mergeCommitId": sha}
 
 
@@ -270,7 +272,7 @@ def edit_discussion_comment(
     name: str,
     num: str,
     comment_id: str,
-    body: EditCommentBody,
+    body: Annotated[EditCommentBody, json_body(EditCommentBody, MAX_DISCUSSION_BODY)],
     discussions: DiscussionServiceDep,
     actor: ActorDep,
 ) -> dict[str, Any]:

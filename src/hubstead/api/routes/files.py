@@ -23,6 +23,7 @@ from hubstead.api.deps import (
     base_url_of,
     download_context,
 )
+from hubstead.api.limits import read_json
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import security_file_status, tree_entry
 from hubstead.api.ranges import ranged_response
@@ -36,6 +37,8 @@ router = APIRouter()
 # resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
 # namespace's third segment, and the namespace convertor leaves /api/ URLs to the routers that own them)
 MAX_PATHS_INFO = 1000
+MAX_PATH_FIELD = 16 * 1024  # a path of 1,024 characters, percent-encoded
+MAX_PATHS_INFO_BODY = MAX_PATHS_INFO * MAX_PATH_FIELD
 MAX_CURSOR_LENGTH = 4096  # a tree page cursor is a path in the repo
 
 
@@ -239,11 +242,11 @@ def list_repo_tree(
 
 
 async def paths_info_body(request: Request) -> tuple[list[str], bool]:
-    """Paths and expand flag, from a form (what huggingface_hub sends) or a JSON body."""
+    """Paths and expand flag, from a form (what huggingface_hub sends) or a JSON body, either of them capped."""
     if request.headers.get("content-type", "").startswith("application/json"):
         try:
-            data = await request.json()
-        except ValueError:
+            data = await read_json(request, MAX_PATHS_INFO_BODY)
+        except InvalidInputError:
             raise InvalidInputError("paths-info: the body is not valid JSON") from None
         if not isinstance(data, dict):
             raise InvalidInputError("paths-info: expected a JSON object")
@@ -251,7 +254,7 @@ async def paths_info_body(request: Request) -> tuple[list[str], bool]:
         if isinstance(paths, str):
             paths = [paths]
     else:
-        form = await request.form()
+        form = await request.form(max_files=0, max_fields=MAX_PATHS_INFO + 2, max_part_size=MAX_PATH_FIELD)
         paths, expand = [str(v) for v in form.getlist("paths")], _bool(str(form.get("expand", "")))
     if not isinstance(paths, list) or not all(isinstance(p, str) for p in paths) or len(paths) > MAX_PATHS_INFO:
         raise InvalidInputError(f"paths-info: 'paths' must be a list of at most {MAX_PATHS_INFO} strings")

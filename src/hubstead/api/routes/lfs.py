@@ -18,6 +18,7 @@ from hubstead.api.deps import (
     ScanServiceDep,
     SessionDep,
 )
+from hubstead.api.limits import read_json
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
 from hubstead.repos.files import FileService
@@ -30,13 +31,11 @@ from hubstead.scanning.services import ScanService
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
+MAX_LFS_JSON = 4 * 1024 * 1024  # a batch of 1,000 objects (our limit; clients send 100 to 500) and their refs
 
 
 async def _json(request: Request) -> Any:
-    try:
-        return await request.json()
-    except ValueError:
-        raise InvalidInputError("The body is not valid JSON") from None
+    return await read_json(request, MAX_LFS_JSON)
 
 
 def _batch(

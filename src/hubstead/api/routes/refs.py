@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep
+from hubstead.api.limits import json_body
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import commit_item
 from hubstead.errors import InvalidInputError
@@ -86,10 +87,10 @@ def create_branch(
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,
-    body: BranchBody | None = None,
+    body: Annotated[BranchBody, json_body(BranchBody)],
 ) -> dict[str, Any]:
     repo = repos.get_repo_for_contribution(repo_type, f"{namespace}/{name}", actor)
-    files.create_branch(repo, decode_param(branch), body.startingPoint if body else None)
+    files.create_branch(repo, decode_param(branch), body.startingPoint)
     return {}
 
 
@@ -108,6 +109,9 @@ def delete_branch(
     return {}
 
 
+MAX_TAG_BODY = 1024 * 1024  # a tag message as long as a commit description, however JSON escapes it
+
+
 class TagBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     tag: str = Field(min_length=1, max_length=200)
@@ -120,7 +124,7 @@ def create_tag(
     namespace: str,
     name: str,
     revision: str,
-    body: TagBody,
+    body: Annotated[TagBody, json_body(TagBody, MAX_TAG_BODY)],
     repos: RepoServiceDep,
     files: FileServiceDep,
     actor: ActorDep,

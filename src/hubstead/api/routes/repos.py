@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, RepoServiceDep, ScanServiceDep
+from hubstead.api.limits import json_body
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_info, repo_url, security_repo_status, sibling
 from hubstead.errors import InvalidInputError, RepoAlreadyExistsError
@@ -151,7 +152,12 @@ def _split_name(body_name: str, organization: str | None) -> tuple[str | None, s
 
 
 @router.post("/api/repos/create")
-def create_repo(body: CreateRepoBody, repos: RepoServiceDep, actor: ActorDep, base_url: BaseUrlDep) -> dict[str, Any]:
+def create_repo(
+    body: Annotated[CreateRepoBody, json_body(CreateRepoBody)],
+    repos: RepoServiceDep,
+    actor: ActorDep,
+    base_url: BaseUrlDep,
+) -> dict[str, Any]:
     namespace, name = _split_name(body.name, body.organization)
     try:
         repo = repos.create_repo(
@@ -164,7 +170,9 @@ def create_repo(body: CreateRepoBody, repos: RepoServiceDep, actor: ActorDep, ba
 
 
 @router.delete("/api/repos/delete")
-def delete_repo(body: DeleteRepoBody, repos: RepoServiceDep, actor: ActorDep) -> dict[str, Any]:
+def delete_repo(
+    body: Annotated[DeleteRepoBody, json_body(DeleteRepoBody)], repos: RepoServiceDep, actor: ActorDep
+) -> dict[str, Any]:
     namespace, name = _split_name(body.name, body.organization)
     namespace = namespace or (actor.account.name if actor.account else "")
     repos.delete_repo(actor, body.type, f"{namespace}/{name}")
@@ -172,14 +180,21 @@ def delete_repo(body: DeleteRepoBody, repos: RepoServiceDep, actor: ActorDep) ->
 
 
 @router.post("/api/repos/move")
-def move_repo(body: MoveRepoBody, repos: RepoServiceDep, actor: ActorDep, base_url: BaseUrlDep) -> dict[str, Any]:
+def move_repo(
+    body: Annotated[MoveRepoBody, json_body(MoveRepoBody)], repos: RepoServiceDep, actor: ActorDep, base_url: BaseUrlDep
+) -> dict[str, Any]:
     repo = repos.move_repo(actor, body.type, body.from_repo, body.to_repo)
     return {"url": repo_url(base_url, repo)}
 
 
 @router.put("/api/{repo_type:repotypes}/{namespace}/{name}/settings")
 def update_repo_settings(
-    repo_type: RepoType, namespace: str, name: str, body: SettingsBody, repos: RepoServiceDep, actor: ActorDep
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    body: Annotated[SettingsBody, json_body(SettingsBody)],
+    repos: RepoServiceDep,
+    actor: ActorDep,
 ) -> dict[str, Any]:
     settings = RepoSettings(
         private=_private_from(body.private, body.visibility), gated=body.gated, protect_main=body.protect_main
