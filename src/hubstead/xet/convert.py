@@ -5,26 +5,21 @@ that may reference the object."""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from hubstead.errors import BlobNotFoundError
 from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.chunking import chunk_boundaries
 from hubstead.xet.services import CasService, Term
 from hubstead.xet.xorb import MAX_XORB_CHUNKS, build_xorb
 
-log = logging.getLogger("hubstead.xet")
 WINDOW = 16 * 1024 * 1024  # bytes of the object chunked at a time
 XORB_BYTES = 16 * 1024 * 1024  # smaller xorbs than the 64 MiB allowed: the server's memory stays low
-ROW_WAIT_SECONDS = 30  # an upload's unit of work commits its LFS row just after the conversion is queued
 
 
 @dataclass
@@ -32,6 +27,8 @@ class _Packer:
     """Collects chunks into xorbs of at most 64 MiB / 8192 chunks and stores each when full."""
 
     cas: CasService
+    on_xorb: Callable[[int], None] | None = None  # called with the bytes packed so far, after each xorb
+    packed: int = 0
     pending: list[bytes] = field(default_factory=list)
     pending_bytes: int = 0
     terms: list[Term] = field(default_factory=list)
@@ -54,7 +51,10 @@ class _Packer:
             self.cas.store_xorb(name, data, parsed)
         self.terms.append(Term(name, 0, len(parsed.chunks), self.pending_bytes))
         self.leaves.extend((c.hash, c.unpacked_len) for c in parsed.chunks)
+        self.packed += self.pending_bytes
         self.pending, self.pending_bytes = [], 0
+        if self.on_xorb is not None:
+            self.on_xorb(self.packed)
 
 
 def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
@@ -81,13 +81,17 @@ def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
         start = end
 
 
-def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | None:
+def convert_lfs_object(
+    session: Session, blobs: BlobStore, oid: str, on_xorb: Callable[[int], None] | None = None
+) -> str | None:
     """Chunk LFS object ``oid`` into xorbs and record it as a Xet file; returns its Xet hash (None if it is
-    not stored whole, or is empty). The caller commits."""
+    already converted, not stored whole, or empty). The caller commits. ``on_xorb`` is called with the bytes
+    done after each xorb is stored, and may raise to stop: the xorbs stored so far are then orphans, which garbage
+    collection removes (nothing refers to them once the caller's transaction is rolled back)."""
     cas = CasService(session, blobs)
     if cas.is_converted(oid):
         return None
-    packer = _Packer(cas)
+    packer = _Packer(cas, on_xorb)
     try:
         for chunk in _chunks(blobs, blob_key(oid)):
             packer.add(chunk)
@@ -99,23 +103,3 @@ def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | No
     name = hashing.hash_to_hex(hashing.file_hash(packer.leaves))
     cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
     return name
-
-
-def convert_in_background(sessions: sessionmaker[Session], blobs: BlobStore, oid: str) -> None:
-    """One conversion in its own unit of work (run by the hub's converter thread, queued by the upload before
-    its own unit of work commits the object's row, which it waits for); failures are logged, the object stays
-    downloadable through LFS."""
-    try:
-        deadline = time.monotonic() + ROW_WAIT_SECONDS
-        while True:
-            with sessions() as session:
-                if session.get(LfsObject, oid) is not None:
-                    break
-            if time.monotonic() > deadline:
-                log.warning("LFS object %s was never recorded: not converted to Xet", oid)
-                return
-            time.sleep(0.05)
-        with sessions.begin() as session:
-            convert_lfs_object(session, blobs, oid)
-    except Exception:
-        log.exception("converting LFS object %s to Xet failed", oid)
