@@ -50,9 +50,8 @@ def convert_lfs(args: argparse.Namespace) -> int:
                 select(LfsObject.oid).where(LfsObject.oid.not_in(select(XetLfsConversion.sha256)))
             ).all()
         for oid in pending:
-            with hub.sessions.begin() as session:
-                if convert_lfs_object(session, hub.blobs, oid) is not None:
-                    converted += 1
+            if convert_lfs_object(hub.sessions, hub.blobs, oid) is not None:
+                converted += 1
     finally:
         hub.close()
     print(f"converted {converted} of {len(pending)} LFS object(s) to Xet", file=sys.stderr)

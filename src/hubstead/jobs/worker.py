@@ -7,6 +7,7 @@ at once when a job is committed in the same process (the queue's ``Doorbell``)."
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import secrets
@@ -17,6 +18,8 @@ import traceback
 from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
+
+from sqlalchemy.exc import OperationalError
 
 from hubstead.config import JobSettings
 from hubstead.db.base import utcnow
@@ -99,7 +102,14 @@ class RunningJob:
                 return
             progress, message, text = self._progress, self._message, self._log
             self._dirty, self._written_at = False, time.monotonic()
-        if not self.queue.report(self.claim, progress, message, text):
+        try:
+            held = self.queue.report(self.claim, progress, message, text)
+        except OperationalError as exc:  # the database is busy or away: a report is not worth failing the job
+            log.warning("job %d: progress not recorded this time: %s", self.claim.job_id, exc.orig)
+            with self._lock:
+                self._dirty = True
+            return
+        if not held:
             self.stop("lost")
 
     def stop(self, reason: str) -> None:
@@ -116,7 +126,8 @@ class RunningJob:
         self.check_deadline()
         if self.stop_reason is None and time.monotonic() - self._checked_at >= CANCEL_CHECK_SECONDS:
             self._checked_at = time.monotonic()
-            self.apply(self.queue.cancel_requested(self.claim))
+            with contextlib.suppress(OperationalError):  # asked again at the next check, or by the heartbeat
+                self.apply(self.queue.cancel_requested(self.claim))
         return self.stop_reason is not None
 
     def apply(self, cancel_requested: bool | None) -> None:
@@ -272,7 +283,10 @@ class Worker:
         """Renew every running job's lease, pass on cancellations and timeouts, write pending progress."""
         for job in list(self._running.values()):
             job.check_deadline()
-            job.apply(self.queue.heartbeat(job.claim))
+            try:
+                job.apply(self.queue.heartbeat(job.claim))
+            except OperationalError as exc:  # tried again at the next beat, well within the lease
+                log.warning("job %d: lease not renewed this time: %s", job.claim.job_id, exc.orig)
             job.flush()
 
     def _prune(self) -> None:

@@ -1,22 +1,28 @@
 """LFS objects into Xet: a file uploaded whole through LFS is cut into chunks here, exactly as the Xet client
 would cut it, and packed into xorbs, so that Xet clients download it (and later uploads deduplicate against
 it) like any file uploaded through Xet. Its sha256 was checked on upload, so the conversion serves every repo
-that may reference the object."""
+that may reference the object.
+
+No transaction stays open while the object is read and chunked: each xorb is recorded in a short transaction of
+its own, and the file at the end, as an Xet client's upload does (xorbs, then the shard). On SQLite one open
+write transaction would hold back every other writer of the hub for the whole conversion, its own job's
+progress reports and lease renewals included."""
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from hubstead.errors import BlobNotFoundError
 from hubstead.repos.lfs_pointer import blob_key
+from hubstead.repos.models import LfsObject
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.chunking import chunk_boundaries
 from hubstead.xet.services import CasService, Term
-from hubstead.xet.xorb import MAX_XORB_CHUNKS, build_xorb
+from hubstead.xet.xorb import MAX_XORB_CHUNKS, ParsedXorb, build_xorb
 
 WINDOW = 16 * 1024 * 1024  # bytes of the object chunked at a time
 XORB_BYTES = 16 * 1024 * 1024  # smaller xorbs than the 64 MiB allowed: the server's memory stays low
@@ -26,7 +32,7 @@ XORB_BYTES = 16 * 1024 * 1024  # smaller xorbs than the 64 MiB allowed: the serv
 class _Packer:
     """Collects chunks into xorbs of at most 64 MiB / 8192 chunks and stores each when full."""
 
-    cas: CasService
+    keep: Callable[[str, bytes, ParsedXorb], None]  # stores one xorb (if not stored yet)
     on_xorb: Callable[[int], None] | None = None  # called with the bytes packed so far, after each xorb
     packed: int = 0
     pending: list[bytes] = field(default_factory=list)
@@ -45,10 +51,7 @@ class _Packer:
             return
         data, parsed = build_xorb(self.pending, compress=True)
         name = hashing.hash_to_hex(parsed.hash)
-        if self.cas.has_xorb(name):
-            self.cas.touch_xorbs([name])
-        else:
-            self.cas.store_xorb(name, data, parsed)
+        self.keep(name, data, parsed)
         self.terms.append(Term(name, 0, len(parsed.chunks), self.pending_bytes))
         self.leaves.extend((c.hash, c.unpacked_len) for c in parsed.chunks)
         self.packed += self.pending_bytes
@@ -82,16 +85,26 @@ def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
 
 
 def convert_lfs_object(
-    session: Session, blobs: BlobStore, oid: str, on_xorb: Callable[[int], None] | None = None
+    sessions: sessionmaker[Session], blobs: BlobStore, oid: str, on_xorb: Callable[[int], None] | None = None
 ) -> str | None:
     """Chunk LFS object ``oid`` into xorbs and record it as a Xet file; returns its Xet hash (None if it is
-    already converted, not stored whole, or empty). The caller commits. ``on_xorb`` is called with the bytes
-    done after each xorb is stored, and may raise to stop: the xorbs stored so far are then orphans, which garbage
-    collection removes (nothing refers to them once the caller's transaction is rolled back)."""
-    cas = CasService(session, blobs)
-    if cas.is_converted(oid):
-        return None
-    packer = _Packer(cas, on_xorb)
+    already converted, not recorded or not stored whole, or empty). ``on_xorb`` is called with the bytes done
+    after each xorb is stored, and may raise to stop. The xorbs of a conversion that stops half-way stay, as those
+    of an Xet upload whose shard never came: a new attempt reuses them; garbage collection removes them after its
+    grace period if nothing refers to them by then."""
+    with sessions() as session:
+        if session.get(LfsObject, oid) is None or CasService(session, blobs).is_converted(oid):
+            return None
+
+    def keep(name: str, data: bytes, parsed: ParsedXorb) -> None:
+        with sessions.begin() as session:
+            cas = CasService(session, blobs)
+            if cas.has_xorb(name):
+                cas.touch_xorbs([name])
+            else:
+                cas.store_xorb(name, data, parsed)
+
+    packer = _Packer(keep, on_xorb)
     try:
         for chunk in _chunks(blobs, blob_key(oid)):
             packer.add(chunk)
@@ -101,5 +114,9 @@ def convert_lfs_object(
     if not packer.terms:
         return None
     name = hashing.hash_to_hex(hashing.file_hash(packer.leaves))
-    cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
+    with sessions.begin() as session:
+        cas = CasService(session, blobs)
+        if session.get(LfsObject, oid) is None or cas.is_converted(oid):  # deleted, or converted meanwhile
+            return None
+        cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
     return name

@@ -36,25 +36,22 @@ def queue_conversion(queue: JobQueue, session: Session, oid: str, repo_pk: int |
 
 
 def convert_task(ctx: JobContext) -> None:
-    """Chunk one LFS object into xorbs, in one unit of work: an attempt that stops half-way leaves only orphaned
-    xorb bytes, which garbage collection removes; a converted object is not converted again."""
+    """Chunk one LFS object into xorbs (see ``convert_lfs_object``): an attempt that stops half-way leaves xorbs
+    that the next one reuses; a converted object is not converted again."""
     oid = ctx.payload.get("oid")
     if not isinstance(oid, str) or not SHA256.fullmatch(oid):
         raise JobFailedError(f"Not an LFS object id: {oid!r}")
     adapters = ctx.adapters
-    with adapters.sessions.begin() as session:
+    with adapters.sessions() as session:
         obj = session.get(LfsObject, oid)
-        if obj is None:
-            ctx.log(f"LFS object {oid} is not recorded (any more): nothing to convert")
-            return
-        size = max(1, obj.size)
+        size = max(1, obj.size) if obj is not None else 1
 
-        def on_xorb(done: int) -> None:
-            ctx.check_cancelled()
-            ctx.progress(done / size, f"{done:,} of {size:,} bytes")
+    def on_xorb(done: int) -> None:
+        ctx.check_cancelled()
+        ctx.progress(done / size, f"{done:,} of {size:,} bytes")
 
-        name = convert_lfs_object(session, adapters.blobs, oid, on_xorb)
-    ctx.log(f"converted to Xet file {name}" if name else "already converted, or not stored whole: nothing to do")
+    name = convert_lfs_object(adapters.sessions, adapters.blobs, oid, on_xorb)
+    ctx.log(f"converted to Xet file {name}" if name else "already converted, or not stored (whole): nothing to do")
 
 
 @dataclass(frozen=True)

@@ -25,7 +25,8 @@ def _admin(ctx: WebContext) -> AdminService:
 
 def _sign_in(ctx: WebContext) -> Response | None:
     if ctx.user is None:
-        return ctx.redirect("/login?next=" + quote(ctx.request.url.path + "?" + ctx.request.url.query, safe="/?=&"))
+        url = ctx.request.url
+        return ctx.redirect("/login?next=" + quote(url.path + (f"?{url.query}" if url.query else ""), safe="/"))
     return None
 
 
