@@ -24,7 +24,7 @@ from sqlalchemy.exc import OperationalError
 from hubstead.config import JobSettings
 from hubstead.db.base import utcnow
 from hubstead.errors import JobCancelledError, JobFailedError
-from hubstead.jobs.services import Claim, Doorbell, JobQueue
+from hubstead.jobs.services import Claim, Doorbell, JobQueue, trim_log
 from hubstead.jobs.tasks import Adapters, Task, TaskRegistry
 
 log = logging.getLogger("hubstead.jobs")
@@ -46,8 +46,9 @@ def _stamp() -> str:
 class RunningJob:
     """The ``JobContext`` of one claimed job: its payload, and progress, log and cancellation through the queue."""
 
-    def __init__(self, queue: JobQueue, claim: Claim, task: Task, adapters: Adapters) -> None:
+    def __init__(self, queue: JobQueue, claim: Claim, task: Task, adapters: Adapters, log_max_bytes: int) -> None:
         self.queue = queue
+        self._log_max = log_max_bytes
         self.claim = claim
         self.task = task
         self._adapters = adapters
@@ -92,6 +93,8 @@ class RunningJob:
     def log(self, line: str) -> None:
         with self._lock:
             self._log += f"{_stamp()} {line.rstrip()}\n"
+            if len(self._log) > 2 * self._log_max:  # a chatty handler: keep only what the database will keep
+                self._log = trim_log(self._log, self._log_max)
             self._dirty = True
         self.flush()
 
@@ -203,7 +206,7 @@ class Worker:
             claim = self.queue.claim(self._open_kinds(), worker_id or f"{self.worker_id}/0")
             if claim is None:
                 return False
-            job = RunningJob(self.queue, claim, self.tasks.get(claim.kind), self.adapters)
+            job = RunningJob(self.queue, claim, self.tasks.get(claim.kind), self.adapters, self.settings.log_max_bytes)
             self._running[claim.job_id] = job
         try:
             self._run(job)

@@ -43,6 +43,8 @@ def record(ctx: JobContext) -> None:
 
 
 def fail(ctx: JobContext) -> None:
+    for n in range(int(ctx.payload.get("chatter", 0))):
+        ctx.log(f"chatter line {n:06d} " + "." * 100)
     ctx.log(f"about to fail, attempt {ctx.attempt}")
     raise RuntimeError(f"boom on attempt {ctx.attempt}")
 

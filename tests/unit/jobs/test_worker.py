@@ -94,6 +94,19 @@ def test_after_its_last_attempt_a_job_fails_with_its_error_and_its_whole_log(hub
     assert 'raise RuntimeError(f"boom on attempt {ctx.attempt}")' in job.log
 
 
+def test_a_chatty_handler_keeps_only_the_end_of_its_log(hub: Any) -> None:
+    job_id = enqueue(hub, "test.fail", {"chatter": 5000})  # ~600 KiB of lines per attempt
+    worker = hub.make_worker(kinds=["test.fail"])
+    assert worker.run_one()
+    worker.close()
+
+    log = load(hub, job_id).log
+    assert len(log.encode()) <= hub.settings.jobs.log_max_bytes
+    assert "chatter line 004999" in log
+    assert "chatter line 000000" not in log
+    assert "about to fail, attempt 1" in log
+
+
 def test_a_job_that_cannot_succeed_fails_without_retries(hub: Any) -> None:
     job_id = enqueue(hub, "test.permanent")
     hub.wait_for_jobs(20)
