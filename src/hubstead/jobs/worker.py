@@ -91,12 +91,16 @@ class RunningJob:
         self.flush()
 
     def log(self, line: str) -> None:
+        self.note(line)
+        self.flush()
+
+    def note(self, line: str) -> None:
+        """Add a line to the log without writing it yet (the worker's closing lines go with the result)."""
         with self._lock:
             self._log += f"{_stamp()} {line.rstrip()}\n"
             if len(self._log) > 2 * self._log_max:  # a chatty handler: keep only what the database will keep
                 self._log = trim_log(self._log, self._log_max)
             self._dirty = True
-        self.flush()
 
     def flush(self, *, force: bool = False) -> None:
         """Write progress and log if they changed and the last write is old enough (or ``force``)."""
@@ -243,17 +247,17 @@ class Worker:
         if reason == "lost":
             log.warning("job %d: lost to another worker; its result is not recorded", claim.job_id)
         elif reason == "shutdown":
-            job.log("handed back: the worker is stopping")
+            job.note("handed back: the worker is stopping")
             queue.release(claim, job.full_log)
         elif reason == "timeout":
             message = f"timed out after {job.task.timeout_seconds:g} s"
-            job.log(message)
+            job.note(message)
             queue.fail(claim, message, job.full_log)
         elif reason == "cancelled" or isinstance(error, JobCancelledError):
-            job.log("cancelled by an administrator" if reason == "cancelled" else f"cancelled: {error}")
+            job.note("cancelled by an administrator" if reason == "cancelled" else f"cancelled: {error}")
             queue.mark_cancelled(claim, job.full_log)
         elif error is None:
-            job.log("succeeded")
+            job.note("succeeded")
             queue.succeed(claim, job.full_log)
         else:
             self._record_failure(job, error)
@@ -262,8 +266,8 @@ class Worker:
         claim, permanent = job.claim, isinstance(error, JobFailedError)
         message = f"{type(error).__name__}: {error}"
         if not permanent:
-            job.log("".join(traceback.format_exception(error)).rstrip())
-        job.log(f"failed: {message}")
+            job.note("".join(traceback.format_exception(error)).rstrip())
+        job.note(f"failed: {message}")
         state = self.queue.fail(claim, message, job.full_log, retry=not permanent)
         log.warning("job %d (%s) attempt %d failed: %s -> %s", claim.job_id, claim.kind, claim.attempt, message, state)
 
