@@ -149,7 +149,8 @@ def test_an_admin_watches_a_running_job_and_cancels_it(
         expect(page.locator("[data-progress-message]")).to_have_text("half-way")
         page.once("dialog", lambda dialog: dialog.accept())
         page.get_by_role("button", name="Cancel").click()
-        expect(page.locator("h1 [data-job-state]")).to_contain_text("cancelling")
+        # asked to stop (or, if its worker was quicker than this page, stopped already)
+        expect(page.locator("h1 [data-job-state]")).to_have_text(re.compile(r"running \(cancelling\)|cancelled"))
         expect(page.locator("h1 [data-job-state]")).to_have_text("cancelled", timeout=15_000)  # the page refreshes
         expect(page.locator("[data-job-log]")).to_contain_text("cancelled by an administrator")
         screenshot(page, "admin-job")
