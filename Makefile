@@ -26,15 +26,14 @@ $(VENV)/.installed-test: pyproject.toml constraints.txt | $(BIN)/python
 
 test-deps: $(VENV)/.installed-test system-deps
 
-system-deps:  ## git-lfs for the git tests, chromium for the website tests (Debian packages)
-	@command -v git-lfs >/dev/null 2>&1 || { \
-		echo "installing git-lfs"; \
-		(apt-get update -qq && apt-get install -y -qq git-lfs) >/dev/null 2>&1 || \
-		echo "warning: could not install git-lfs"; }
-	@command -v chromium >/dev/null 2>&1 || { \
-		echo "installing chromium"; \
-		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) >/dev/null 2>&1 || \
-		echo "warning: could not install chromium"; }
+system-deps:  ## git-lfs for the git tests, chromium for the website tests (Debian packages); required under CI
+	@for tool in git-lfs chromium; do \
+		command -v $$tool >/dev/null 2>&1 && continue; \
+		echo "installing $$tool"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$tool) >/dev/null 2>&1 && continue; \
+		if [ "$${CI:-}" = "true" ]; then echo "error: could not install $$tool" >&2; exit 1; fi; \
+		echo "warning: could not install $$tool; the tests that need it are skipped"; \
+	done
 
 lint: $(VENV)/.installed-test
 	$(BIN)/ruff check src tests

@@ -4,6 +4,7 @@ HTTP server per test process whose app is swapped per test (so HF_ENDPOINT can b
 from __future__ import annotations
 
 import os
+import shutil
 import socket
 import threading
 import time
@@ -49,9 +50,40 @@ class LiveServer:
     thread: threading.Thread | None = None
 
 
+def require_ci_services() -> None:
+    """Under CI (``CI=true``) the real parts the suite tests against must all be there: a run that quietly
+    skipped PostgreSQL, Redis, Chromium or git-lfs would pass without testing them."""
+    problems = [f"{tool} is not installed" for tool in ("chromium", "git-lfs") if shutil.which(tool) is None]
+    database = os.environ.get("HUBSTEAD_TEST_DATABASE_URL")
+    redis_url = os.environ.get("HUBSTEAD_TEST_REDIS_URL")
+    if not database:
+        problems.append("HUBSTEAD_TEST_DATABASE_URL is not set")
+    else:
+        try:
+            engine = create_engine(database)
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            engine.dispose()
+        except Exception as exc:
+            problems.append(f"PostgreSQL at HUBSTEAD_TEST_DATABASE_URL is not reachable: {exc}")
+    if not redis_url:
+        problems.append("HUBSTEAD_TEST_REDIS_URL is not set")
+    else:
+        import redis
+
+        try:
+            redis.Redis.from_url(redis_url, socket_timeout=5).ping()
+        except Exception as exc:
+            problems.append(f"Redis at HUBSTEAD_TEST_REDIS_URL is not reachable: {exc}")
+    if problems:
+        raise pytest.UsageError("CI=true, but " + "; ".join(problems))
+
+
 def pytest_configure(config: pytest.Config) -> None:
     """Reserve this process's server port and point the official clients at it before they are imported."""
     global _server
+    if os.environ.get("CI") == "true" and not hasattr(config, "workerinput"):
+        require_ci_services()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))

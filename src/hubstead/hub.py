@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
 
+from anyio import CapacityLimiter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -18,14 +19,16 @@ from hubstead.gitstore.transport import GitTransport
 from hubstead.jobs.services import DbJobQueue, Doorbell
 from hubstead.jobs.tasks import Adapters, TaskRegistry, build_registry
 from hubstead.jobs.worker import Worker
+from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
-from hubstead.repos.signing import UrlSigner
 from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.services import RecentXetHashes
 from hubstead.xet.tasks import queue_conversion
 from hubstead.xet.tokens import CasTokens
+
+COMMIT_THREADS = 8  # commits are short: a few threads keep up with a full pool of requests
 
 
 @dataclass
@@ -116,6 +119,12 @@ class Hub:
         stays downloadable through LFS meanwhile, and if the conversion fails)."""
         if self.settings.xet.convert_lfs:
             queue_conversion(self.jobs, session, oid, repo_pk)
+
+    @cached_property
+    def commit_limiter(self) -> CapacityLimiter:
+        """Threads that end requests' units of work, apart from the pool routes run in (see api/deps.py);
+        created on first use, inside the server's event loop."""
+        return CapacityLimiter(COMMIT_THREADS)
 
     @cached_property
     def cas_tokens(self) -> CasTokens:

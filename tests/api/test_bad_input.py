@@ -13,8 +13,8 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from hubstead.objects import blob_key
 from hubstead.repos.lfs import PIECE_SIZE
-from hubstead.repos.lfs_pointer import blob_key
 from hubstead.repos.models import Repo
 from tests.api._support import (
     LFS_CONTENT,

@@ -347,7 +347,7 @@ def test_a_shard_cannot_claim_other_bytes_for_a_stored_sha256(
     put_xorb(client, cas_token, upload)
     entry = upload.entry()
     lie = FileEntry(entry.file_hash, entry.terms, entry.verification, hashlib.sha256(real).hexdigest())
-    assert_refused(put_shard(client, cas_token, upload.shard(lie)), 400, "already stored")
+    assert_refused(put_shard(client, cas_token, upload.shard(lie)), 400, "another size")
 
 
 # --- who may use what -------------------------------------------------------------------------------
@@ -455,6 +455,36 @@ def test_reconstruction_errors(client: httpx.Client, cas_token: str) -> None:
     body = client.get(f"{CAS}/v2/reconstructions/{name}", headers=auth(cas_token)).json()
     url = next(iter(body["xorbs"].values()))[0]["url"]
     assert httpx.get(url.replace("sig=", "sig=0")).status_code == 403
+
+
+@pytest.mark.parametrize("version", [1, 2])
+def test_a_xorb_url_reads_only_the_chunks_of_the_file_it_was_issued_for(
+    client: httpx.Client, cas_token: str, version: int
+) -> None:
+    """A xorb may hold other files' chunks (another repo's, through global dedup): a reconstruction's URL reads
+    the byte ranges of its own file's chunks, one range per request, and nothing else of the xorb."""
+    upload = make_upload(chunks=6, size=20_000)
+    put_xorb(client, cas_token, upload)
+    assert put_shard(client, cas_token, upload.shard(upload.entry(1, 3))).status_code == 200
+    name = hashing.hash_to_hex(upload.entry(1, 3).file_hash)
+    body = client.get(f"{CAS}/v{version}/reconstructions/{name}", headers=auth(cas_token)).json()
+    if version == 1:
+        (fetch,) = body["fetch_info"][upload.xorb_hex]
+        url, (start, end) = fetch["url"], fetch["url_range"].values()
+    else:
+        ((entry,),) = [body["xorbs"][upload.xorb_hex]]
+        url, (start, end) = entry["url"], entry["ranges"][0]["bytes"].values()
+    assert start > 0  # chunk 0 belongs to no file of this repo
+
+    assert httpx.get(url, headers={"range": f"bytes={start}-{end}"}).status_code == 206
+    assert httpx.get(url, headers={"range": f"bytes={start + 1}-{end - 1}"}).status_code == 206
+    for outside in ["bytes=0-10", f"bytes={start}-{end + 1}", f"bytes={end + 1}-", f"bytes=0-1,{start}-{end}", None]:
+        response = httpx.get(url, headers={"range": outside} if outside else {})
+        assert response.status_code == 403, outside
+        assert upload.payloads[0] not in response.content
+    widened = url.replace(f"ranges={start}-{end}", f"ranges=0-{end}")
+    assert widened != url
+    assert httpx.get(widened, headers={"range": f"bytes=0-{end}"}).status_code == 403
 
 
 def test_global_dedup_answers_with_a_keyed_shard(client: httpx.Client, cas_token: str) -> None:

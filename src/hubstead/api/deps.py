@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from typing import Annotated
 
-from anyio import CancelScope
+from anyio import CancelScope, to_thread
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
@@ -57,18 +57,20 @@ async def unit_of_work(hub: Hub) -> AsyncIterator[Session]:
         yield session
     except BaseException:
         with CancelScope(shield=True):
-            await _end_session(session, commit=False)
+            await _end_session(hub, session, commit=False)
         raise
     with CancelScope(shield=True):
-        await _end_session(session, commit=True)
+        await _end_session(hub, session, commit=True)
 
 
-async def _end_session(session: Session, *, commit: bool) -> None:
+async def _end_session(hub: Hub, session: Session, *, commit: bool) -> None:
     if not (session.in_transaction() or session.new or session.dirty or session.deleted):
         session.close()  # nothing was read or written: no connection to give back
         return
     if _database_transaction_open(session) or session.new or session.dirty or session.deleted:
-        await run_in_threadpool(_finish, session, commit)
+        # in threads of its own: a unit of work holding SQLite's write lock must never queue for a thread behind
+        # requests that wait for that very lock (they would until their busy timeout, and answer 500)
+        await to_thread.run_sync(_finish, session, commit, limiter=hub.commit_limiter)
     else:
         # only read, on SQLite: nothing to commit or roll back (closing hands the connection back, and the pool's
         # reset rolls back nothing); commit() would only add bookkeeping, about a tenth of a HEAD's time

@@ -11,7 +11,7 @@ from sqlalchemy import select
 
 from hubstead.config import Settings
 from hubstead.hub import Hub
-from hubstead.repos.models import LfsObject
+from hubstead.objects import LfsObject
 from hubstead.xet.convert import convert_lfs_object
 from hubstead.xet.models import XetLfsConversion
 from hubstead.xet.tasks import GC

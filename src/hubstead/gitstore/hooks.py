@@ -15,9 +15,10 @@ import logging
 import os
 import secrets
 import shutil
+import subprocess
 import sys
 import tempfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -62,15 +63,34 @@ class IncomingObjects:
         self.repo_path = repo_path
         self.quarantine = quarantine
 
-    def small_blobs(self, max_size: int) -> Iterator[tuple[str, bytes]]:
-        """``(oid, bytes)`` of every pushed blob of at most ``max_size`` bytes."""
-        if self.quarantine is None:
-            return  # nothing was received: a push that only deletes refs or points them at known commits
-        odb = pygit2.Odb(str(self.quarantine))
-        for oid in odb:
-            kind, size = odb.read_header(oid)
+    def new_small_blobs(self, tips: Iterable[str], max_size: int) -> Iterator[tuple[str, bytes]]:
+        """``(oid, bytes)`` of every blob of at most ``max_size`` bytes that the commits ``tips`` bring into the
+        repository: reachable from them and from no ref of the repository yet. Not only the blobs the push
+        carried: a pack may leave out a blob the repository already holds unreferenced (a loose object of a
+        refused commit, say), and a new tree may then name it."""
+        tips = [t for t in dict.fromkeys(tips) if FULL_SHA.match(t)]
+        if not tips:
+            return
+        env = {k: v for k, v in os.environ.items() if not k.startswith("GIT_")}
+        if self.quarantine is not None:
+            # as git sets it up for its own hooks: new objects in quarantine, the repository's behind them
+            env |= {
+                "GIT_OBJECT_DIRECTORY": str(self.quarantine),
+                "GIT_ALTERNATE_OBJECT_DIRECTORIES": str(self.repo_path / "objects"),
+            }
+        listed = subprocess.run(
+            ["git", f"--git-dir={self.repo_path}", "rev-list", "--objects", "--no-object-names",
+             f"--filter=blob:limit={max_size + 1}", *tips, "--not", "--all"],
+            capture_output=True, env=env, check=True, timeout=600,
+        )  # fmt: skip
+        repo = pygit2.Repository(str(self.repo_path))
+        if self.quarantine is not None:
+            repo.odb.add_disk_alternate(str(self.quarantine))
+        for line in listed.stdout.split():
+            oid = pygit2.Oid(hex=line.decode())
+            kind, size = repo.odb.read_header(oid)
             if kind == ObjectType.BLOB and size <= max_size:
-                yield str(oid), odb.read(oid)[1]
+                yield str(oid), repo.odb.read(oid)[1]
 
     def is_ancestor(self, ancestor: str, descendant: str) -> bool:
         """Whether ``descendant`` contains ``ancestor`` in its history (a fast-forward from it)."""

@@ -19,7 +19,7 @@ from hubstead.errors import (
 )
 from hubstead.gitstore import Change, GitRepo
 from hubstead.repos.lfs import LfsService
-from hubstead.repos.lfs_pointer import SHA256, LfsPointer, parse_pointer
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, SHA256, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.naming import validate_path_in_repo
 from hubstead.repos.patterns import ignore_matcher, lfs_attribute_line, lfs_matcher
@@ -159,7 +159,9 @@ class CommitService:
             raise InvalidCommitError(f"Line {number}: operation needs a 'path'")
         if key == "file":
             path = validate_path_in_repo(path)
-            request.changes.append(Change(path, git.write_blob(_file_content(value, number))))
+            content = _file_content(value, number)
+            self._check_pointer_text(repo, content, number)
+            request.changes.append(Change(path, git.write_blob(content)))
         elif key == "lfsFile":
             path = validate_path_in_repo(path)
             request.changes.append(Change(path, git.write_blob(self._pointer(repo, value, number).render())))
@@ -176,10 +178,23 @@ class CommitService:
         oid, size, algo = value.get("oid"), value.get("size"), value.get("algo", "sha256")
         if algo != "sha256" or not isinstance(oid, str) or not SHA256.match(oid):
             raise InvalidCommitError(f"Line {number}: 'oid' must be a sha256 (64 lowercase hex characters)")
-        stored = self.lfs.get_object_for_repo(repo, oid)
-        if size is not None and size != stored.size:
-            raise InvalidCommitError(f"Line {number}: LFS object {oid} has size {stored.size}, not {size}")
-        return LfsPointer(oid=oid, size=stored.size)
+        stored = self.lfs.require_object(repo, oid)
+        if size is not None and size != stored:
+            raise InvalidCommitError(f"Line {number}: LFS object {oid} has size {stored}, not {size}")
+        return LfsPointer(oid=oid, size=stored)
+
+    def _check_pointer_text(self, repo: Repo, content: bytes, number: int) -> None:
+        """A regular file whose text is an LFS pointer is an LFS file to every reader: it may name only an object
+        the repo may reference, with its size (else knowing a sha256 would be enough to read its bytes)."""
+        pointer = parse_pointer(content) if MIN_POINTER_SIZE <= len(content) <= MAX_POINTER_SIZE else None
+        if pointer is None:
+            return
+        stored = self.lfs.require_object(repo, pointer.oid)
+        if stored != pointer.size:
+            raise InvalidCommitError(
+                f"Line {number}: the LFS pointer names object {pointer.oid} with size {pointer.size}, "
+                f"but this repository's object has {stored} bytes"
+            )
 
     def commit(self, repo: Repo, actor: Actor, branch: str, lines: Iterable[bytes]) -> CommitResult:
         """Apply the operations to the tip of ``branch`` as one commit (412 if ``parentCommit`` is stale)."""

@@ -18,7 +18,7 @@ from hubstead.repos.models import Repo
 from hubstead.repos.naming import validate_path_in_repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
-from hubstead.xet.services import CasService, LfsBytes
+from hubstead.xet.services import CasService, repo_objects
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ class FileService:
     def read_bytes(self, git: GitRepo, file: ResolvedFile, start: int, end: int) -> Iterator[bytes | memoryview]:
         """The file's bytes ``[start, end)``: LFS files from the BlobStore or their Xet chunks, others from git."""
         if file.entry.lfs:
-            return LfsBytes(self.repos.session, self.blobs).read(file.repo_pk, file.entry.lfs.oid, start, end)
+            return repo_objects(self.repos.session, self.blobs).read(file.repo_pk, file.entry.lfs.oid, start, end)
         return iter([git.read_blob(file.entry.entry.oid)[start:end]])
 
     def xet_hashes(self, repo: Repo, entries: list[RepoEntry]) -> dict[str, str]:

@@ -1,5 +1,5 @@
 """LFS objects: the batch API, receiving uploads (basic and multipart) with the hash checked while the
-bytes stream, verification, and which repo may reference which object."""
+bytes stream, and verification. Which repo may reference which object: hubstead.objects."""
 
 from __future__ import annotations
 
@@ -12,7 +12,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.permissions import Actor
@@ -22,11 +21,12 @@ from hubstead.errors import (
     InvalidInputError,
     LfsObjectMissingError,
 )
-from hubstead.repos.lfs_pointer import SHA256, blob_key
-from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
-from hubstead.repos.signing import UrlSigner
+from hubstead.objects import blob_key
+from hubstead.objects.signing import UrlSigner
+from hubstead.repos.lfs_pointer import SHA256
+from hubstead.repos.models import Repo
 from hubstead.storage import BlobStore, page_aligned_buffer
-from hubstead.xet.services import LfsBytes
+from hubstead.xet.services import repo_objects
 
 MAX_BATCH_OBJECTS = 1000
 PIECE_SIZE = 8 * 1024 * 1024  # upload bytes are hashed and written in pieces this large, off the event loop
@@ -67,39 +67,17 @@ class LfsService:
         self.blobs = blobs
         self.signer = signer
         self.limits = limits
+        self.objects = repo_objects(session, blobs)
 
     # --- what a repo may reference ------------------------------------------------------------
 
-    def repo_has_object(self, repo: Repo, oid: str) -> bool:
-        return (
-            self.session.scalar(
-                select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo.id, RepoLfsObject.oid == oid)
-            )
-            is not None
-        )
-
-    def get_object_for_repo(self, repo: Repo, oid: str) -> LfsObject:
-        """The stored object, if ``repo`` may reference it; else LfsObjectMissingError."""
-        obj = self.session.get(LfsObject, oid)
-        if obj is None or not self.repo_has_object(repo, oid) or not self._bytes_available(repo.id, oid):
-            raise LfsObjectMissingError(
-                f"LFS object {oid} was never uploaded to this repository: upload it before committing"
-            )
-        return obj
-
-    def _bytes_available(self, repo_pk: int, oid: str) -> bool:
-        return LfsBytes(self.session, self.blobs).available(repo_pk, oid)
+    def require_object(self, repo: Repo, oid: str) -> int:
+        """The size of ``oid`` if ``repo`` may reference it (see hubstead.objects); else LfsObjectMissingError."""
+        return self.objects.require(repo.id, oid)
 
     def link(self, repo_pk: int, oid: str, size: int) -> None:
-        if self.session.get(LfsObject, oid) is None:
-            self.session.add(LfsObject(oid=oid, size=size))
-            self.session.flush()
-        exists = self.session.scalar(
-            select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo_pk, RepoLfsObject.oid == oid)
-        )
-        if exists is None:
-            self.session.add(RepoLfsObject(repo_id=repo_pk, oid=oid))
-            self.session.flush()
+        """``oid`` was uploaded to ``repo_pk``, its bytes hashed here."""
+        self.objects.link(repo_pk, oid, size)
 
     # --- batch API ----------------------------------------------------------------------------
 
@@ -121,25 +99,19 @@ class LfsService:
         }
 
     def _download_item(self, repo: Repo, oid: str, size: int, base_url: str) -> dict[str, Any]:
-        obj = self.session.get(LfsObject, oid)
-        if obj is None or not self.repo_has_object(repo, oid):
+        stored = self.objects.size(repo.id, oid)
+        if stored is None:
             return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}}
         href = base_url + self.signer.sign(download_path(oid, repo.id))
         return {
             "oid": oid,
-            "size": obj.size,
+            "size": stored,
             "authenticated": True,
             "actions": {"download": {"href": href, "expires_in": self.signer.ttl_seconds}},
         }
 
     def _upload_item(self, repo: Repo, oid: str, size: int, base_url: str, multipart: bool) -> dict[str, Any]:
-        obj = self.session.get(LfsObject, oid)
-        if (
-            obj is not None
-            and obj.size == size
-            and self.repo_has_object(repo, oid)
-            and self._bytes_available(repo.id, oid)
-        ):
+        if self.objects.size(repo.id, oid) == size and self.objects.available(repo.id, oid):
             return {"oid": oid, "size": size}  # no actions: already stored for this repo
         path = upload_path(repo.id, oid, size)
         upload: dict[str, Any] = {"href": base_url + self.signer.sign(path), "expires_in": self.signer.ttl_seconds}
@@ -154,11 +126,11 @@ class LfsService:
 
     def verify(self, repo: Repo, request: Any) -> None:
         oid, size = _check_object(request)
-        obj = self.session.get(LfsObject, oid)
-        if obj is None or not self.repo_has_object(repo, oid):
+        stored = self.objects.size(repo.id, oid)  # this repo's own objects only: nothing said of others
+        if stored is None:
             raise LfsObjectMissingError(f"LFS object {oid} was not uploaded")
-        if obj.size != size:
-            raise ChecksumMismatchError(f"LFS object {oid} has size {obj.size}, not {size}")
+        if stored != size:
+            raise ChecksumMismatchError(f"LFS object {oid} has size {stored}, not {size}")
 
     # --- receiving bytes ----------------------------------------------------------------------
 

@@ -31,8 +31,3 @@ def parse_pointer(data: bytes) -> LfsPointer | None:
     if match is None:
         return None
     return LfsPointer(oid=match.group(1).decode(), size=int(match.group(2)))
-
-
-def blob_key(oid: str) -> str:
-    """Where an LFS object lives in the BlobStore."""
-    return f"lfs/{oid[:2]}/{oid[2:4]}/{oid}"

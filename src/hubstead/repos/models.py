@@ -1,4 +1,4 @@
-"""ORM models for repositories and the LFS objects they may reference."""
+"""ORM models for repositories, their tags, likes, downloads and access requests (large objects: hubstead.objects)."""
 
 from __future__ import annotations
 
@@ -67,28 +67,6 @@ class Repo(Base):
     @property
     def repo_id(self) -> str:
         return f"{self.namespace}/{self.name}"
-
-
-class LfsObject(Base):
-    """A large file stored once in the BlobStore by its sha256, after its hash was checked."""
-
-    __tablename__ = "lfs_objects"
-
-    oid: Mapped[str] = mapped_column(String(64), primary_key=True)
-    size: Mapped[int] = mapped_column(BigInteger)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class RepoLfsObject(Base):
-    """Which repo may reference which LFS object: uploaded to it, or carried over by a move."""
-
-    __tablename__ = "repo_lfs_objects"
-    __table_args__ = (UniqueConstraint("repo_id", "oid"),)
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), index=True)
-    oid: Mapped[str] = mapped_column(ForeignKey("lfs_objects.oid"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 class RepoTag(Base):

@@ -12,21 +12,18 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy import select
-
 from hubstead.db.base import utcnow
 from hubstead.errors import LfsObjectMissingError, PermissionDeniedError
 from hubstead.gitstore.hooks import IncomingObjects, RefUpdate
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
-from hubstead.repos.models import LfsObject, Repo, RepoLfsObject
+from hubstead.repos.models import Repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
-from hubstead.xet.services import LfsBytes
+from hubstead.xet.services import repo_objects
 
 PUSHABLE_REFS = ("refs/heads/", "refs/tags/")
 PR_REFS = "refs/pr/"
 MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
-QUERY_CHUNK = 500  # oids per IN (...) query, well under every backend's parameter limit
 LISTED_MISSING = 5
 
 
@@ -71,7 +68,7 @@ class PushService:
                 continue
             self._check_ref(repo, update, incoming)
             self._check_pusher(update, pusher)
-        self._check_lfs_pointers(repo, incoming)
+        self._check_lfs_pointers(repo, [u.new for u in updates if u.new is not None], incoming)
 
     def record_push(self, repo: Repo, updates: Iterable[RefUpdate], pusher: Pusher = WRITER) -> None:
         """Refresh what the DB knows if the push moved the default branch, as an API commit does; note the
@@ -128,19 +125,20 @@ class PushService:
 
     # --- LFS pointers -------------------------------------------------------------------------
 
-    def _check_lfs_pointers(self, repo: Repo, incoming: IncomingObjects) -> None:
-        """Every LFS pointer the push brings must name an object uploaded to this repo, with its size."""
+    def _check_lfs_pointers(self, repo: Repo, tips: list[str], incoming: IncomingObjects) -> None:
+        """Every LFS pointer the push brings into the repo must name an object the repo may reference (see
+        hubstead.objects), with its size."""
         pointers: dict[str, set[int]] = {}
-        for _, data in incoming.small_blobs(MAX_POINTER_SIZE):
+        for _, data in incoming.new_small_blobs(tips, MAX_POINTER_SIZE):
             pointer = parse_pointer(data)
             if pointer is not None:
                 pointers.setdefault(pointer.oid, set()).add(pointer.size)
         if not pointers:
             return
-        stored = self._stored_sizes(repo, list(pointers))
-        content = LfsBytes(self.repos.session, self.blobs)
+        objects = repo_objects(self.repos.session, self.blobs)
+        stored = objects.sizes(repo.id, list(pointers))
         missing = sorted(
-            oid for oid, sizes in pointers.items() if sizes != {stored.get(oid)} or not content.available(repo.id, oid)
+            oid for oid, sizes in pointers.items() if sizes != {stored.get(oid)} or not objects.available(repo.id, oid)
         )
         if missing:
             listed = ", ".join(missing[:LISTED_MISSING])
@@ -149,15 +147,3 @@ class PushService:
                 f"Push refused: LFS pointers name objects never uploaded to this repository: {listed}{more}. "
                 "Upload them with git-lfs first (git lfs install; git lfs push --all origin), then push again."
             )
-
-    def _stored_sizes(self, repo: Repo, oids: list[str]) -> dict[str, int]:
-        """Size of each of ``oids`` that was uploaded to ``repo``."""
-        sizes: dict[str, int] = {}
-        for start in range(0, len(oids), QUERY_CHUNK):
-            rows = self.repos.session.execute(
-                select(LfsObject.oid, LfsObject.size)
-                .join(RepoLfsObject, RepoLfsObject.oid == LfsObject.oid)
-                .where(RepoLfsObject.repo_id == repo.id, LfsObject.oid.in_(oids[start : start + QUERY_CHUNK]))
-            )
-            sizes.update((oid, size) for oid, size in rows)
-        return sizes

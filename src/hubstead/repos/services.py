@@ -25,14 +25,15 @@ from hubstead.errors import (
     RepoNotFoundError,
 )
 from hubstead.gitstore import Change, GitRepo, GitStore, TreeEntry
+from hubstead.objects import RepoLfsObject
 from hubstead.repos.cards import parse_card_data
 from hubstead.repos.indexing import derive_facts, parse_config, safetensors_parameters
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
-from hubstead.repos.models import AccessRequest, AccessRequestStatus, Repo, RepoLfsObject, RepoTag, RepoType
+from hubstead.repos.models import AccessRequest, AccessRequestStatus, Repo, RepoTag, RepoType
 from hubstead.repos.naming import RepoRef, parse_repo_id, validate_repo_name
 from hubstead.repos.search import SearchService
 from hubstead.storage import BlobStore
-from hubstead.xet.services import LfsBytes
+from hubstead.xet.services import repo_objects
 
 DEFAULT_BRANCH = "main"
 SPACE_SDKS = frozenset({"gradio", "streamlit", "docker", "static"})
@@ -361,7 +362,7 @@ class RepoService:
             if self.blobs is None:
                 return b""
             try:
-                return b"".join(LfsBytes(self.session, self.blobs).read(repo_pk, pointer.oid, 0, n))
+                return b"".join(repo_objects(self.session, self.blobs).read(repo_pk, pointer.oid, 0, n))
             except BlobNotFoundError:
                 return b""
 

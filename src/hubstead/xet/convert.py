@@ -16,8 +16,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.orm import Session, sessionmaker
 
 from hubstead.errors import BlobNotFoundError
-from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject
+from hubstead.objects import LfsObject, blob_key
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.chunking import chunk_boundaries

@@ -4,6 +4,7 @@ reference which file, reconstructions for clients and bytes for everyone else.""
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import struct
 import time
@@ -19,14 +20,13 @@ from hubstead.api.ranges import parse_range
 from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
 from hubstead.errors import (
-    BlobNotFoundError,
     EntryNotFoundError,
     InvalidInputError,
+    PermissionDeniedError,
     XetFormatError,
 )
-from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject, RepoLfsObject
-from hubstead.repos.signing import UrlSigner
+from hubstead.objects import LfsObject, RepoLfsObject, RepoObjects
+from hubstead.objects.signing import UrlSigner
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.models import XetDedupChunk, XetFile, XetFileXorb, XetLfsConversion, XetRepoFile, XetXorb
@@ -63,9 +63,37 @@ def grant_key(xorb_hex: str, grant_id: str) -> str:
     return f"xet/grants/{xorb_hex}-{grant_id}"
 
 
-def xorb_path(storage_key: str) -> str:
-    """Where clients fetch byte ranges of a stored xorb (signed: they send no credentials there)."""
-    return f"/api/hubstead/xet/xorbs/{object_name(storage_key)}"
+def xorb_path(storage_key: str, spans: Sequence[tuple[int, int]]) -> str:
+    """Where clients fetch byte ranges of a stored xorb: signed, since they send no credentials there, and for
+    the byte ranges ``spans`` (inclusive) only. A xorb may hold chunks of files of other repos (global
+    deduplication lets a file use another upload's xorb): the URL a reconstruction hands out reads just the
+    chunks of the file it describes."""
+    ranges = ",".join(f"{start}-{end}" for start, end in spans)
+    return f"/api/hubstead/xet/xorbs/{object_name(storage_key)}?ranges={ranges}"
+
+
+MAX_SIGNED_RANGES = 4096
+_SPAN = re.compile(r"^(\d{1,15})-(\d{1,15})$")
+_SINGLE_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d{1,15})\s*-\s*(\d{1,15})\s*$")
+
+
+def signed_spans(value: str | None) -> list[tuple[int, int]]:
+    """The byte ranges a xorb URL was signed for (see xorb_path); without valid ones it is not a signed URL."""
+    parts = (value or "").split(",")
+    matches = [_SPAN.match(p) for p in parts[: MAX_SIGNED_RANGES + 1]]
+    if not value or len(parts) > MAX_SIGNED_RANGES or not all(matches):
+        raise PermissionDeniedError("This xorb URL is not signed: it names no valid byte ranges")
+    return [(int(m.group(1)), int(m.group(2))) for m in matches if m]
+
+
+def check_xorb_range(range_header: str | None, spans: Sequence[tuple[int, int]]) -> None:
+    """A xorb URL reads one byte range at a time, within the ranges it was signed for."""
+    match = _SINGLE_RANGE.match(range_header or "")
+    if match is None:
+        raise PermissionDeniedError("A xorb URL reads one byte range (Range: bytes=a-b) of those it was issued for")
+    start, end = int(match.group(1)), int(match.group(2))
+    if not any(lo <= start <= end <= hi for lo, hi in spans):
+        raise PermissionDeniedError("This xorb URL was not issued for that byte range")
 
 
 def check_hex(value: str, what: str) -> str:
@@ -342,16 +370,14 @@ class CasService:
         return new
 
     def _link_repo(self, repo_pk: int, sha256: str, file_hash: str, size: int) -> None:
-        """Repo ``repo_pk`` may now commit LFS pointers to ``sha256``; its bytes are ``file_hash``."""
-        known = self.session.get(LfsObject, sha256)
-        if known is not None and known.size != size:
-            raise XetFormatError(f"sha256 {sha256} is already stored with {known.size} bytes, not {size}")
-        insert_ignoring_duplicates(self.session, LfsObject, [{"oid": sha256, "size": size, "created_at": utcnow()}])
-        linked = self.session.scalar(
-            select(RepoLfsObject.id).where(RepoLfsObject.repo_id == repo_pk, RepoLfsObject.oid == sha256)
-        )
-        if linked is None:
-            self.session.add(RepoLfsObject(repo_id=repo_pk, oid=sha256))
+        """Repo ``repo_pk`` may now commit LFS pointers to ``sha256``, whose bytes are ``file_hash``. The sha256
+        is the uploader's claim, checked against nothing: it serves this repo alone, and never becomes a
+        verified object (LfsObject) that other repos' uploads would be measured against."""
+        verified = RepoObjects(self.session, self.blobs).verified_sizes(repo_pk, [sha256]).get(sha256)
+        if verified is not None and verified != size:
+            raise XetFormatError(
+                f"sha256 {sha256} names a file of this repository with another size than the {size} bytes uploaded"
+            )
         current = self.session.get(XetRepoFile, (repo_pk, sha256))
         if current is None:
             insert_ignoring_duplicates(
@@ -360,7 +386,7 @@ class CasService:
                 [{"repo_id": repo_pk, "sha256": sha256, "file_hash": file_hash, "size": size, "created_at": utcnow()}],
             )
         elif current.file_hash != file_hash:
-            current.file_hash = file_hash  # the same content chunked again (another client version)
+            current.file_hash, current.size = file_hash, size  # the repo's own label, given to new bytes
         self.session.flush()
 
     # --- what a repo's LFS objects are in Xet -------------------------------------------------
@@ -419,8 +445,8 @@ class CasService:
             by_xorb.setdefault(p.xorb, []).append((p.start, p.end))
         fetch: dict[str, Any] = {}
         for xorb, ranges in by_xorb.items():
-            url = base_url + self.signer.sign(xorb_path(stored[xorb].key))
             spans = [(r, byte_span(chunks[xorb], *r)) for r in merge_ranges(ranges)]
+            url = base_url + self.signer.sign(xorb_path(stored[xorb].key, [b for _, b in spans]))
             if version == 1:
                 fetch[xorb] = [
                     {
@@ -633,26 +659,26 @@ class RecentXetHashes:
         self._entries[(repo_pk, sha256)] = (time.monotonic() + ttl, xet_hash)
 
 
-class LfsBytes:
-    """Where the bytes of a repo's LFS object are: whole in the BlobStore (uploaded through LFS), or as a Xet
-    file (uploaded through Xet), rebuilt from its xorbs for readers that don't speak Xet."""
+class XetObjects:
+    """The objects a repo holds as Xet files (see hubstead.objects.ClaimedObjects): uploaded through Xet for it,
+    or uploaded to it through LFS and converted since."""
 
     def __init__(self, session: Session, blobs: BlobStore) -> None:
-        self.blobs = blobs
         self.cas = CasService(session, blobs)
 
-    def available(self, repo_pk: int, oid: str) -> bool:
-        return self.blobs.exists(blob_key(oid)) or self.cas.find_for_repo(repo_pk, oid) is not None
+    def claimed_sizes(self, repo_pk: int, oids: Sequence[str]) -> dict[str, int]:
+        return {sha: ref.size for sha, ref in self.cas.xet_hashes(repo_pk, oids).items()}
 
-    def read(self, repo_pk: int, oid: str, start: int = 0, end: int | None = None) -> Iterator[bytes | memoryview]:
-        """Bytes [start, end) (to the end if None); BlobNotFoundError if the repo has no such object."""
-        key = blob_key(oid)
-        if self.blobs.exists(key):
-            return self.blobs.read_range(key, start, end)
+    def read_claimed(self, repo_pk: int, oid: str, start: int, end: int | None) -> Iterator[bytes] | None:
         ref = self.cas.find_for_repo(repo_pk, oid)
         if ref is None:
-            raise BlobNotFoundError(f"LFS object {oid} not found")
+            return None
         return self.cas.read_file(ref.file_hash, start, ref.size if end is None else end)
+
+
+def repo_objects(session: Session, blobs: BlobStore) -> RepoObjects:
+    """Which objects a repo may read, stored whole or as Xet files: what every reader of object bytes uses."""
+    return RepoObjects(session, blobs, XetObjects(session, blobs))
 
 
 _REPO_FILES = select(XetRepoFile.sha256, XetRepoFile.file_hash, XetRepoFile.size).where(

@@ -12,8 +12,8 @@ from hubstead.db.base import utcnow
 from hubstead.errors import JobFailedError
 from hubstead.jobs.services import JobQueue
 from hubstead.jobs.tasks import JobContext, Task, TaskRegistry
+from hubstead.objects import LfsObject
 from hubstead.repos.lfs_pointer import SHA256
-from hubstead.repos.models import LfsObject
 from hubstead.storage import BlobStore
 from hubstead.xet.convert import convert_lfs_object
 from hubstead.xet.services import CasService, GarbageReport

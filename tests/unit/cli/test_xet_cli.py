@@ -14,8 +14,7 @@ from hubstead.config import Settings
 from hubstead.db.base import utcnow
 from hubstead.hub import Hub
 from hubstead.jobs.models import Job, JobState
-from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject
+from hubstead.objects import LfsObject, blob_key
 from hubstead.xet import hashing
 from hubstead.xet.chunking import xet_file_hash_of
 from hubstead.xet.models import XetLfsConversion, XetXorb

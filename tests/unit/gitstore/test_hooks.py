@@ -123,20 +123,34 @@ def test_a_forged_or_misdirected_hook_call_is_refused(tmp_path: Path, tamper: di
     assert calls == []
 
 
-def test_incoming_objects_reads_only_the_quarantine(tmp_path: Path) -> None:
+def test_incoming_objects_lists_the_small_blobs_a_push_brings_in_including_ones_it_left_out(tmp_path: Path) -> None:
     repo_path = _bare_repo(tmp_path)
     repo = pygit2.Repository(str(repo_path))
-    old_blob = str(repo.create_blob(b"already here"))
+    signature = pygit2.Signature("t", "t@example.org")
+    reachable = repo.create_blob(b"already here")
+    builder = repo.TreeBuilder()
+    builder.insert("old.txt", reachable, pygit2.enums.FileMode.BLOB)
+    base = repo.create_commit("refs/heads/main", signature, signature, "base", builder.write(), [])
+    loose = str(repo.create_blob(b"unreferenced, and left out of the pack"))
     quarantine = repo_path / "objects" / "tmp_objdir-incoming-test"
     quarantine.mkdir()
     odb = pygit2.Odb(str(quarantine))
     new_small = str(odb.write(pygit2.enums.ObjectType.BLOB, b"small and new"))
-    odb.write(pygit2.enums.ObjectType.BLOB, b"x" * 2048)
+    big = str(odb.write(pygit2.enums.ObjectType.BLOB, b"x" * 2048))
+    entries = sorted([("big.bin", big), ("loose.txt", loose), ("new.txt", new_small), ("old.txt", str(reachable))])
+    tree_raw = b"".join(b"100644 " + name.encode() + b"\0" + bytes.fromhex(oid) for name, oid in entries)
+    tree = str(odb.write(pygit2.enums.ObjectType.TREE, tree_raw))
+    raw = f"tree {tree}\nparent {base}\nauthor t <t@example.org> 0 +0000\ncommitter t <t@example.org> 0 +0000\n\nnew\n"
+    pushed = str(odb.write(pygit2.enums.ObjectType.COMMIT, raw.encode()))
 
     incoming = IncomingObjects(repo_path, quarantine)
 
-    assert list(incoming.small_blobs(1024)) == [(new_small, b"small and new")]
-    assert old_blob not in dict(incoming.small_blobs(4096))
+    assert dict(incoming.new_small_blobs([pushed], 1024)) == {
+        new_small: b"small and new",
+        loose: b"unreferenced, and left out of the pack",
+    }
+    assert big in dict(incoming.new_small_blobs([pushed], 4096))
+    assert list(incoming.new_small_blobs([str(base)], 4096)) == []  # already reachable from a ref
 
 
 def test_is_ancestor_sees_quarantined_commits(tmp_path: Path) -> None:

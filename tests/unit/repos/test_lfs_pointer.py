@@ -6,7 +6,8 @@ import hashlib
 
 import pytest
 
-from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, blob_key, parse_pointer
+from hubstead.objects import blob_key
+from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, LfsPointer, parse_pointer
 
 OID = hashlib.sha256(b"weights").hexdigest()
 POINTER = f"version https://git-lfs.github.com/spec/v1\noid sha256:{OID}\nsize 7\n".encode()

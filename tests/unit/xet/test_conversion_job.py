@@ -15,8 +15,7 @@ from sqlalchemy import func, select
 
 from hubstead.errors import JobCancelledError
 from hubstead.jobs.models import Job, JobState
-from hubstead.repos.lfs_pointer import blob_key
-from hubstead.repos.models import LfsObject
+from hubstead.objects import LfsObject, blob_key
 from hubstead.xet.chunking import xet_file_hash_of
 from hubstead.xet.convert import convert_lfs_object
 from hubstead.xet.models import XetFileXorb, XetLfsConversion, XetXorb

@@ -2,20 +2,23 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import IO, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
+from hubstead.accounts.permissions import Actor
 from hubstead.api.bodies import SpooledBody, iter_chunks
 from hubstead.api.deps import ActorDep, BaseUrlDep, CommitServiceDep, DiscussionServiceDep, RepoServiceDep
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
-from hubstead.discussions.services import pr_number
+from hubstead.discussions.services import DiscussionService, pr_number
 from hubstead.repos.cards import check_card
-from hubstead.repos.commits import iter_lines
+from hubstead.repos.commits import CommitService, iter_lines
 from hubstead.repos.models import RepoType
+from hubstead.repos.services import RepoService
 
 router = APIRouter()
 
@@ -48,7 +51,7 @@ def _flag(value: str | None) -> bool:
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/commit/{revision}")
-def create_commit(
+async def create_commit(
     repo_type: RepoType,
     namespace: str,
     name: str,
@@ -60,8 +63,29 @@ def create_commit(
     actor: ActorDep,
     base_url: BaseUrlDep,
     create_pr: str | None = None,
+) -> JSONResponse:
+    # The work runs in one thread and the answer is built here, on the event loop: once the commit holds the
+    # database's write lock (SQLite's single writer, PostgreSQL's repo row), nothing may wait for another thread
+    # of the pool, which concurrent commits may all be holding while they wait for that lock.
+    out = await run_in_threadpool(
+        _commit, repo_type, f"{namespace}/{name}", decode_param(revision), body, repos, commits, discussions, actor,
+        base_url, create_pr,
+    )  # fmt: skip
+    return JSONResponse(out)
+
+
+def _commit(
+    repo_type: RepoType,
+    repo_id: str,
+    revision: str,
+    body: IO[bytes],
+    repos: RepoService,
+    commits: CommitService,
+    discussions: DiscussionService,
+    actor: Actor,
+    base_url: str,
+    create_pr: str | None,
 ) -> dict[str, Any]:
-    repo_id, revision = f"{namespace}/{name}", decode_param(revision)
     lines = iter_lines(iter_chunks(body))
     pull_request = None
     if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit

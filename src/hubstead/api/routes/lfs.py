@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
@@ -18,8 +17,7 @@ from hubstead.hub import Hub
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import LfsService, download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256
-from hubstead.repos.models import LfsObject, Repo, RepoType
-from hubstead.xet.services import LfsBytes
+from hubstead.repos.models import Repo, RepoType
 
 router = APIRouter()
 LFS_JSON = "application/vnd.git-lfs+json"
@@ -156,15 +154,14 @@ async def complete_lfs_multipart(
 
 
 @router.api_route("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", methods=["GET", "HEAD"])
-def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, session: SessionDep) -> Response:
+def download_lfs_object(request: Request, repo_pk: int, oid: str, hub: HubDep, lfs: LfsServiceDep) -> Response:
     params = request.query_params
     hub.signer.verify(download_path(oid, repo_pk), params.get("expires"), params.get("sig"))
     if not SHA256.match(oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
-    size = session.scalar(select(LfsObject.size).where(LfsObject.oid == oid))
-    content = LfsBytes(session, hub.blobs)
-    if size is None or not content.available(repo_pk, oid):
+    size = lfs.objects.size(repo_pk, oid)
+    if size is None or not lfs.objects.available(repo_pk, oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
     return ranged_response(
-        request, size, lambda start, end: content.read(repo_pk, oid, start, end), {"ETag": f'"{oid}"'}
+        request, size, lambda start, end: lfs.objects.read(repo_pk, oid, start, end), {"ETag": f'"{oid}"'}
     )

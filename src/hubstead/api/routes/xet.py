@@ -26,7 +26,15 @@ from hubstead.errors import (
 )
 from hubstead.hub import Hub
 from hubstead.repos.models import Repo, RepoType
-from hubstead.xet.services import CasService, check_hex, grant_key, xorb_key, xorb_path
+from hubstead.xet.services import (
+    CasService,
+    check_hex,
+    check_xorb_range,
+    grant_key,
+    signed_spans,
+    xorb_key,
+    xorb_path,
+)
 from hubstead.xet.tokens import CasGrant
 from hubstead.xet.xorb import MAX_XORB_SERIALIZED
 
@@ -270,10 +278,12 @@ def get_reconstruction_v2(
 @router.api_route(CAS_PREFIX + "/xorbs/{name}", methods=["GET", "HEAD"])
 def get_xorb_bytes(request: Request, name: str, hub: HubDep) -> Response:
     """Byte ranges of a stored xorb, for whoever holds a URL a reconstruction signed (``name`` is the xorb
-    hash and the upload's nonce, which the signature covers)."""
+    hash and the upload's nonce, which the signature covers, as it covers the ranges the URL may read)."""
     params = request.query_params
     key = xorb_key(name)
-    hub.signer.verify(xorb_path(key), params.get("expires"), params.get("sig"))
+    spans = signed_spans(params.get("ranges"))
+    hub.signer.verify(xorb_path(key, spans), params.get("expires"), params.get("sig"))
+    check_xorb_range(request.headers.get("range"), spans)
     try:
         size = hub.blobs.size(key)
     except BlobNotFoundError:

@@ -8,6 +8,7 @@ import hubstead.accounts.models
 import hubstead.audit.models
 import hubstead.discussions.models
 import hubstead.jobs.models
+import hubstead.objects.models
 import hubstead.repos.models
 import hubstead.xet.models  # noqa: F401
 from hubstead.db.base import Base

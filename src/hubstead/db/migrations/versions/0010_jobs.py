@@ -1,7 +1,7 @@
 """jobs: background work queued with the transaction that caused it, claimed by workers
 
 Revision ID: 0010_jobs
-Revises: 0008
+Revises: 0012_objects
 Create Date: 2026-11-24 10:00:00
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import hubstead.db.base
 
 revision = "0010_jobs"
-down_revision = "0008"
+down_revision = "0012_objects"  # chained after main's newest in this merge check; "0008" on the jobs branch
 branch_labels = None
 depends_on = None
 

@@ -8,7 +8,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 
 from hubstead.errors import PermissionDeniedError
-from hubstead.repos.signing import UrlSigner
+from hubstead.objects.signing import UrlSigner
 
 PATH = "/api/hubstead/lfs/models/alice/gpt2/objects/" + "a" * 64
 TTL = 3600

@@ -1,5 +1,5 @@
-"""Self-authenticating URLs: an HMAC over the path and an expiry, for clients that send no credentials
-(LFS upload PUTs and completions, LFS downloads by git-lfs)."""
+"""Self-authenticating URLs to objects: an HMAC over the path and an expiry, for clients that send no
+credentials (LFS upload PUTs and completions, LFS downloads by git-lfs, Xet xorb ranges)."""
 
 from __future__ import annotations
 
@@ -19,9 +19,10 @@ class UrlSigner:
         return hmac.new(self._key, f"{path}|{expires}".encode(), hashlib.sha256).hexdigest()
 
     def sign(self, path: str, now: float | None = None) -> str:
-        """``path`` with ``?expires=…&sig=…`` appended."""
+        """``path`` with ``expires=…&sig=…`` appended to its query (a query already in ``path`` is signed too)."""
         expires = int((now if now is not None else time.time()) + self.ttl_seconds)
-        return f"{path}?expires={expires}&sig={self._signature(path, expires)}"
+        separator = "&" if "?" in path else "?"
+        return f"{path}{separator}expires={expires}&sig={self._signature(path, expires)}"
 
     def verify(self, path: str, expires: str | None, sig: str | None) -> None:
         if not expires or not sig or not expires.isdigit():
