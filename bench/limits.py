@@ -541,7 +541,7 @@ def transfers(
         api.upload_file(path_or_fileobj=src, path_in_repo=FILE, repo_id=repo_id)
         uploads.append(time.perf_counter() - started)
         memory.phase = "xet conversion"
-        wait_for_xet_conversion(api, repo_id)
+        wait_for_xet_conversion(tmp / "data", repo_id)
         memory.phase = "after"
     src.unlink()
     floor, upload = min(floors), min(uploads)
@@ -572,19 +572,41 @@ def transfers(
     return rows
 
 
-def wait_for_xet_conversion(api: object, repo_id: str) -> None:
-    """The server chunks each LFS upload into xorbs in the background (so that Xet clients can download it);
-    wait for that before measuring anything else, so that it does not run under the next measurement."""
-    from huggingface_hub import HfApi
+def wait_for_xet_conversion(data_dir: Path, repo_id: str) -> None:
+    """The upload queued a job (xet.convert) that chunks the object into xorbs, so that Xet clients can download
+    it; the server's in-process worker runs it (with `--workers N`, the one `hubstead worker` beside them). Wait
+    for it, reading the jobs table, before measuring anything else, so that it does not run under the next
+    measurement; report how long it ran, and stop if it failed."""
+    from sqlalchemy import select
 
-    assert isinstance(api, HfApi)
+    from hubstead.config import Settings
+    from hubstead.hub import Hub
+    from hubstead.jobs.models import Job, JobState
+    from hubstead.repos.models import Repo
+
+    namespace, name = repo_id.split("/")
+    hub = Hub.from_settings(Settings(data_dir=data_dir), migrate_db=False)
     started = time.perf_counter()
-    while time.perf_counter() - started < 300:
-        if api.get_paths_info(repo_id, [FILE])[0].xet_hash:
-            print(f"Xet conversion of {repo_id}/{FILE} done {time.perf_counter() - started:.1f} s after the upload",
-                  file=sys.stderr)  # fmt: skip
-            return
-        time.sleep(0.5)
+    try:
+        while time.perf_counter() - started < 300:
+            with hub.sessions() as session:
+                job = session.scalar(
+                    select(Job)
+                    .join(Repo, Repo.id == Job.repo_id)
+                    .where(Job.kind == "xet.convert", Repo.namespace == namespace, Repo.name == name)
+                )
+            if job is not None and job.state == JobState.FAILED:
+                raise RuntimeError(f"the Xet conversion of {repo_id}/{FILE} failed: {job.error}")
+            if job is not None and job.state == JobState.SUCCEEDED:
+                assert job.started_at is not None
+                assert job.finished_at is not None
+                ran = (job.finished_at - job.started_at).total_seconds()
+                print(f"Xet conversion of {repo_id}/{FILE} (job {job.id}, attempt {job.attempts}): ran {ran:.1f} s, "
+                      f"done {time.perf_counter() - started:.1f} s after the upload", file=sys.stderr)  # fmt: skip
+                return
+            time.sleep(0.5)
+    finally:
+        hub.close()
     raise RuntimeError("the upload was not converted to Xet within 300 s")
 
 

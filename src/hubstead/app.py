@@ -22,6 +22,7 @@ from hubstead.api.routes import (
     discussions,
     files,
     git,
+    jobs,
     lfs,
     likes,
     misc,
@@ -50,11 +51,14 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         retention = settings.audit_retention_days
         pruner = asyncio.create_task(prune_periodically(hub.sessions, retention)) if retention else None
         await asyncio.to_thread(hub.resume_scans)  # scans a previous run left unfinished
+        if settings.jobs.in_process_worker:
+            hub.start_worker()  # background jobs run here too unless `serve --no-worker` (docs/jobs.md)
         yield
         if pruner is not None:
             pruner.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner  # a prune under way finishes before the engine goes
+        await asyncio.to_thread(hub.stop_worker)  # running jobs finish, or are handed back
         hub.close()
 
     app = FastAPI(
@@ -79,6 +83,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         sessions,
         tokens,
         admin,
+        jobs,
         orgs,
         search,
         likes,

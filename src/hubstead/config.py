@@ -128,6 +128,41 @@ class ConnectionSettings(BaseModel):
         return value
 
 
+class JobSettings(BaseModel):
+    """``HUBSTEAD_JOBS__<FIELD>``: background jobs (see docs/jobs.md). Workers are ``hubstead worker`` processes,
+    anywhere that reaches the database and the blob store, and the one ``hubstead serve`` runs by default."""
+
+    in_process_worker: bool = Field(
+        default=True, description="hubstead serve runs a worker (serve --no-worker turns it off)"
+    )
+    kinds: list[str] = Field(
+        default_factory=list, description="Pools or job kinds the in-process worker runs; default: the default pool"
+    )
+    concurrency: int = Field(default=1, ge=1, le=64, description="Jobs one worker runs at once (threads)")
+    poll_seconds: float = Field(default=1.0, gt=0, le=60, description="How often an idle worker looks for work")
+    lease_seconds: float = Field(
+        default=60, ge=1, description="A running job whose worker stops renewing it this long is run again"
+    )
+    heartbeat_seconds: float = Field(default=10, gt=0, description="How often a worker renews its jobs' leases")
+    backoff_base_seconds: float = Field(default=10, ge=0, description="Wait before the first retry; doubles after")
+    backoff_max_seconds: float = Field(default=3600, ge=0, description="The longest wait between two attempts")
+    max_attempts: int = Field(default=5, ge=1, description="Attempts of a job whose kind does not set its own")
+    log_max_bytes: int = Field(default=64 * 1024, ge=1024, description="A job keeps the last this many bytes of log")
+    shutdown_grace_seconds: float = Field(
+        default=20, ge=0, description="On stop, running jobs get this long to finish before they are handed back"
+    )
+    retention_days: float = Field(default=14, ge=0, description="Finished jobs are deleted after this long; 0: kept")
+    task_modules: list[str] = Field(
+        default_factory=list, description="Modules whose register(registry) adds job kinds (plug-ins, tests)"
+    )
+
+    @model_validator(mode="after")
+    def _heartbeat_within_lease(self) -> JobSettings:
+        if self.heartbeat_seconds * 2 > self.lease_seconds:
+            raise ValueError("jobs.heartbeat_seconds must be at most half of jobs.lease_seconds")
+        return self
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -155,6 +190,7 @@ class Settings(BaseSettings):
     connections: ConnectionSettings = Field(default_factory=ConnectionSettings)
     xet: XetSettings = Field(default_factory=XetSettings)
     scanning: ScanningSettings = Field(default_factory=ScanningSettings)
+    jobs: JobSettings = Field(default_factory=JobSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
     audit_retention_days: int = Field(
         default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"

@@ -10,6 +10,7 @@ HubsteadError
 │   ├── SessionNotFoundError
 │   ├── AccessRequestNotFoundError
 │   ├── DiscussionNotFoundError
+│   ├── JobNotFoundError
 │   └── BlobNotFoundError
 ├── AuthenticationError              (bad or revoked credentials)
 │   ├── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
@@ -37,6 +38,10 @@ HubsteadError
 │   └── LfsObjectMissingError
 ├── RangeNotSatisfiableError
 └── PayloadTooLargeError
+
+JobHandlerError                      (not a HubsteadError: raised inside background jobs, never reaches HTTP)
+├── JobCancelledError                (a handler stops at a cancellation check: cancelled, timed out, worker stopping)
+└── JobFailedError                   (a job that cannot succeed however often it is tried: failed without retry)
 """
 
 from __future__ import annotations
@@ -89,6 +94,10 @@ class AccessRequestNotFoundError(NotFoundError):
 
 
 class DiscussionNotFoundError(NotFoundError):
+    pass
+
+
+class JobNotFoundError(NotFoundError):
     pass
 
 
@@ -248,3 +257,19 @@ class RangeNotSatisfiableError(HubsteadError):
 
 class PayloadTooLargeError(HubsteadError):
     pass
+
+
+class JobHandlerError(Exception):
+    """Raised by a background job's handler to tell its worker how it ended; never reaches HTTP."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class JobCancelledError(JobHandlerError):
+    """The handler stopped at a cancellation check (``JobContext.check_cancelled``)."""
+
+
+class JobFailedError(JobHandlerError):
+    """The job cannot succeed however often it is tried (a bad payload): it fails at once, without retries."""

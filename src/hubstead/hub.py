@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -17,14 +18,17 @@ from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
 from hubstead.gitstore.transport import GitTransport
+from hubstead.jobs.services import DbJobQueue, Doorbell
+from hubstead.jobs.tasks import Adapters, TaskRegistry, build_registry
+from hubstead.jobs.worker import Worker
 from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.stats import RecentRequesters
 from hubstead.scanning.tasks import resume_scans, scan_revision
 from hubstead.storage import BlobStore, LocalBlobStore
-from hubstead.xet.convert import convert_in_background
 from hubstead.xet.services import RecentXetHashes
+from hubstead.xet.tasks import queue_conversion
 from hubstead.xet.tokens import CasTokens
 
 COMMIT_THREADS = 8  # commits are short: a few threads keep up with a full pool of requests
@@ -40,11 +44,12 @@ class Hub:
     signer: UrlSigner
     recent_requesters: RecentRequesters = field(default_factory=RecentRequesters)
     stats_rolled_on: date | None = None
-    _conversions: list[Future[None]] = field(default_factory=list)
     recent_xet_hashes: RecentXetHashes = field(default_factory=RecentXetHashes)
     _scans: list[Future[int]] = field(default_factory=list)
     _scans_lock: threading.Lock = field(default_factory=threading.Lock)
     _stopping: threading.Event = field(default_factory=threading.Event)
+    doorbell: Doorbell = field(default_factory=Doorbell)
+    worker: Worker | None = None  # the in-process one, while it runs
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:
@@ -73,23 +78,53 @@ class Hub:
         """git clone/fetch/push over HTTP; its receive hooks live next to the repos."""
         return GitTransport(self.git, self.settings.data_dir / "git-hooks")
 
+    # --- background jobs ---------------------------------------------------------------------------------
+
     @cached_property
-    def _xet_converter(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(1, thread_name_prefix="xet-convert")
+    def tasks(self) -> TaskRegistry:
+        """Every job kind this process knows (the features' and HUBSTEAD_JOBS__TASK_MODULES')."""
+        return build_registry(self.settings.jobs.task_modules)
 
-    def convert_to_xet(self, oid: str) -> Future[None] | None:
-        """Chunk a newly uploaded LFS object into xorbs, one object at a time in the background (it stays
-        downloadable through LFS meanwhile, and if it fails)."""
-        if not self.settings.xet.convert_lfs:
-            return None
-        future = self._xet_converter.submit(convert_in_background, self.sessions, self.blobs, oid)
-        self._conversions.append(future)
-        self._conversions = [f for f in self._conversions if not f.done()]
-        return future
+    @cached_property
+    def jobs(self) -> DbJobQueue:
+        return DbJobQueue(self.sessions, self.tasks, self.settings.jobs, doorbell=self.doorbell)
 
-    def wait_for_conversions(self, timeout: float | None = None) -> None:
-        for future in list(self._conversions):
-            future.result(timeout)
+    @property
+    def adapters(self) -> Adapters:
+        return Adapters(settings=self.settings, sessions=self.sessions, blobs=self.blobs, git=self.git)
+
+    def make_worker(self, kinds: Sequence[str] | None = None, concurrency: int | None = None) -> Worker:
+        """A worker over this hub's queue (not started): ``kinds`` are pools or job kinds (default: the settings')."""
+        return Worker(
+            self.jobs, self.tasks, self.adapters, self.settings.jobs,
+            kinds=kinds, concurrency=concurrency, doorbell=self.doorbell,
+        )  # fmt: skip
+
+    def start_worker(self) -> Worker:
+        """Start the in-process worker (``hubstead serve`` does, unless told not to)."""
+        if self.worker is None:
+            self.worker = self.make_worker().start()
+        return self.worker
+
+    def stop_worker(self, grace: float | None = None) -> None:
+        worker, self.worker = self.worker, None
+        if worker is not None:
+            worker.stop(grace)
+
+    def wait_for_jobs(self, timeout: float | None = None) -> None:
+        """Run the queued jobs of every kind in this thread, and wait for those running elsewhere, until none is
+        left that may run now (tests; jobs waiting out a retry's back-off are not waited for)."""
+        worker = self.make_worker(kinds=self.tasks.pools)
+        try:
+            worker.drain(timeout)
+        finally:
+            worker.close()
+
+    def convert_to_xet(self, session: Session, oid: str, repo_pk: int | None = None) -> None:
+        """Queue the chunking of a newly uploaded LFS object into xorbs, in the unit of work that records it (it
+        stays downloadable through LFS meanwhile, and if the conversion fails)."""
+        if self.settings.xet.convert_lfs:
+            queue_conversion(self.jobs, session, oid, repo_pk)
 
     # --- scanning: in-process until background jobs take it over (the seam is scan_revision) ----------------
 
@@ -144,8 +179,7 @@ class Hub:
         self._stopping.set()  # a scan under way stops after its current file; the next start resumes it
         if "_scanner" in self.__dict__:
             self._scanner.shutdown(wait=True, cancel_futures=True)
-        if "_xet_converter" in self.__dict__:
-            self._xet_converter.shutdown(wait=True, cancel_futures=True)
+        self.stop_worker()
         if "rate_limiter" in self.__dict__:
             self.rate_limiter.close()
         self.engine.dispose()

@@ -65,8 +65,8 @@ def commit(client: httpx.Client, repo_id: str, body: bytes, token: str | None, *
 
 def blob_files(hub: Any) -> set[str]:
     """Every file the hub's blob store holds, temp files included (conftest builds a LocalBlobStore), once the
-    background conversions of LFS uploads to Xet are done."""
-    hub.wait_for_conversions(120)
+    background jobs (conversions of LFS uploads to Xet) are done."""
+    hub.wait_for_jobs(120)
     root = Path(hub.blobs.root)
     return {str(p.relative_to(root)) for p in root.rglob("*") if p.is_file()}
 

@@ -23,6 +23,7 @@ import pytest
 from hubstead.accounts.models import OrgRole, TokenRole
 from hubstead.accounts.services import AccountService
 from hubstead.accounts.sessions import SessionService
+from hubstead.jobs.models import JobState
 from tests.api._support import API_TYPES, LFS_CONTENT, LFS_OID, URL_PREFIX, auth, file_line, header_line, ndjson
 from tests.api.test_privacy import NEW_COMMIT, NEW_OID, _app_routes, _batch
 
@@ -508,7 +509,8 @@ class AccountCall:
     # org-admin, site-admin, signed-url, unsupported
     json: Any = None
     content: bytes | None = None
-    # own-token | own-session | own-password | rita-token | throwaway-user | throwaway-org | rita-member
+    # own-token | own-session | own-password | rita-token | throwaway-user | throwaway-org | rita-member |
+    # queued-job | failed-job
     before: str | None = None
 
 
@@ -572,6 +574,13 @@ ACCOUNT_CALLS = [
                 before="rita-member"),
     AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit", "site-admin"),
     AccountCall("admin_list_audit_events", "GET", "/api/hubstead/admin/audit?format=jsonl", "site-admin"),
+    AccountCall("admin_list_jobs", "GET", "/api/hubstead/admin/jobs?state=queued,failed&repo=acme/secret",
+                "site-admin"),
+    AccountCall("admin_get_job", "GET", "/api/hubstead/admin/jobs/{job_id}", "site-admin", before="queued-job"),
+    AccountCall("admin_cancel_job", "POST", "/api/hubstead/admin/jobs/{job_id}/cancel", "site-admin",
+                before="queued-job"),
+    AccountCall("admin_retry_job", "POST", "/api/hubstead/admin/jobs/{job_id}/retry", "site-admin",
+                before="failed-job"),
     # self-authenticating URLs handed out by the LFS batch API: nobody gets in without a valid signature
     AccountCall("upload_lfs_object", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url", content=b"abc"),
     AccountCall("upload_lfs_part", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3/part/1", "signed-url",
@@ -642,7 +651,7 @@ def account_outcome(rule: str, caller: str) -> str:
 
 
 def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> dict[str, str]:
-    names = {"n": str(n), "token_id": "999999", "name": f"gone{n}", "session_id": "999999"}
+    names = {"n": str(n), "token_id": "999999", "name": f"gone{n}", "session_id": "999999", "job_id": "999999"}
     if call.before is None:
         return names
     with state.hub.sessions.begin() as session:
@@ -665,6 +674,12 @@ def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> 
             accounts.create_org(names["name"])
         elif call.before == "rita-member":
             accounts.set_membership(accounts.get_org("acme"), accounts.get_user("rita"), OrgRole.READ)
+        elif call.before in ("queued-job", "failed-job"):  # a job nothing runs here: no worker in this app
+            job = state.hub.jobs.enqueue(session, "xet.gc", {"grace_hours": 24})
+            if call.before == "failed-job":
+                job.state, job.attempts, job.error = JobState.FAILED, 1, "it broke"
+            session.flush()
+            names["job_id"] = str(job.id)
     return names
 
 

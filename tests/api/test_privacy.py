@@ -311,6 +311,10 @@ NOT_REPO_ROUTES = {
         ],
         "site administration (site admins only)",
     ),
+    **dict.fromkeys(
+        ["admin_list_jobs", "admin_get_job", "admin_cancel_job", "admin_retry_job"],
+        "background jobs, site admins only (a repo filter lists jobs, never repo content): test_admin_jobs.py",
+    ),
 }
 
 

@@ -149,7 +149,7 @@ def test_downloads_of_unsafe_files_are_blocked_only_when_the_hub_says_so(
 ) -> None:
     upload(api, "alice/zoo")
     scanned(hub)
-    hub.wait_for_conversions(120)
+    hub.wait_for_jobs(120)
     evil_oid = hashlib.sha256(FILES["pytorch_model.bin"]).hexdigest()
 
     # blocking off (the default): everything downloads

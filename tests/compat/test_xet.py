@@ -187,7 +187,7 @@ def test_file_uploaded_through_lfs_downloads_through_xet(
     api.upload_file(path_or_fileobj=str(src), path_in_repo="m.bin", repo_id=repo_id)
     assert log.count("/info/lfs/objects/batch") == 1
     monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", False)
-    hub.wait_for_conversions(60)
+    hub.wait_for_jobs(60)
     info = api.get_paths_info(repo_id, ["m.bin"])[0]
     assert info.xet_hash is not None
     path = hf_hub_download(repo_id, "m.bin", token=api.token)

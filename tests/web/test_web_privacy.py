@@ -69,6 +69,10 @@ NOT_REPO_PAGES = {
     "revoke_token_page": "the caller's own tokens: test_site.py::test_tokens_are_shown_once_and_revoked",
     "show_new_repo": "creates a repo in the caller's namespaces: test_site.py",
     "create_repo_page": "creates a repo in the caller's namespaces: test_site.py",
+    **dict.fromkeys(
+        ["show_jobs", "show_job", "cancel_job_page", "retry_job_page"],
+        "background jobs, site admins only: test_admin_jobs_pages.py",
+    ),
 }
 
 

@@ -1,10 +1,11 @@
-"""AdminService: what a site admin may do to accounts. Built with the calling ``Actor`` (checked on every
-call: a site admin; a read token only reads) or with ``None`` for the admin CLI, which runs with the
+"""AdminService: what a site admin may do to accounts and background jobs. Built with the calling ``Actor``
+(checked on every call: a site admin; a read token only reads) or with ``None`` for the admin CLI, which runs with the
 server's own rights."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,17 +26,28 @@ from hubstead.errors import (
     PermissionDeniedError,
     TokenNotFoundError,
 )
-from hubstead.repos.models import Repo
+from hubstead.jobs.models import Job, JobState
+from hubstead.jobs.services import JobFilter, JobQueue
+from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.stats import StatsService
 
 MAX_PAGE = 1000
 
 
+@dataclass(frozen=True)
+class JobSubjects:
+    """The repos and accounts a page of jobs names (jobs keep only their ids)."""
+
+    repos: dict[int, Repo]
+    accounts: dict[int, str]
+
+
 class AdminService:
-    def __init__(self, session: Session, actor: Actor | None) -> None:
+    def __init__(self, session: Session, actor: Actor | None, jobs: JobQueue | None = None) -> None:
         self.session = session
         self.actor = actor
         self.accounts = AccountService(session)
+        self._jobs = jobs
 
     def _require(self, *, write: bool) -> None:
         actor = self.actor
@@ -166,3 +178,69 @@ class AdminService:
     def export_audit(self, *, since: datetime | None = None, action: str | None = None) -> Iterator[AuditEvent]:
         self._require(write=False)
         return AuditLog(self.session).iter_events(since=since, action=action)
+
+    # --- background jobs ----------------------------------------------------------------------------
+
+    @property
+    def jobs(self) -> JobQueue:
+        if self._jobs is None:
+            raise RuntimeError("AdminService was built without the job queue")
+        return self._jobs
+
+    def list_jobs(
+        self,
+        *,
+        states: Sequence[JobState] = (),
+        kind: str | None = None,
+        repo: tuple[RepoType | None, str] | None = None,
+        before: int | None = None,
+        limit: int = 100,
+    ) -> list[Job]:
+        """Jobs, newest first; ``repo`` is (type or None for any, "namespace/name")."""
+        self._require(write=False)
+        repo_ids = None if repo is None else self._repo_ids(*repo)
+        query = JobFilter(
+            states=states, kind=kind, repo_ids=repo_ids, before=before, limit=max(1, min(limit, MAX_PAGE))
+        )
+        return self.jobs.list_jobs(self.session, query)
+
+    def _repo_ids(self, repo_type: RepoType | None, repo_id: str) -> list[int]:
+        namespace, _, name = repo_id.partition("/")
+        query = select(Repo.id).where(Repo.id_key == f"{namespace}/{name}".lower())
+        if repo_type is not None:
+            query = query.where(Repo.type == repo_type)
+        return list(self.session.scalars(query))
+
+    def count_jobs(self) -> dict[JobState, int]:
+        self._require(write=False)
+        return self.jobs.count_by_state(self.session)
+
+    def get_job(self, job_id: int) -> Job:
+        self._require(write=False)
+        return self.jobs.get_job(self.session, job_id)
+
+    def cancel_job(self, job_id: int) -> Job:
+        self._require(write=True)
+        job = self.jobs.cancel(self.session, job_id)
+        AuditLog(self.session).record(
+            "job.cancel", self.actor, "job", str(job.id), kind=job.kind, state=job.state.value
+        )
+        return job
+
+    def retry_job(self, job_id: int) -> Job:
+        self._require(write=True)
+        job = self.jobs.retry(self.session, job_id)
+        AuditLog(self.session).record("job.retry", self.actor, "job", str(job.id), kind=job.kind)
+        return job
+
+    def job_subjects(self, jobs: Sequence[Job]) -> JobSubjects:
+        """The repos and account names ``jobs`` refer to, in two queries."""
+        repo_ids = {j.repo_id for j in jobs if j.repo_id is not None}
+        account_ids = {j.account_id for j in jobs if j.account_id is not None}
+        repos = {r.id: r for r in self.session.scalars(select(Repo).where(Repo.id.in_(repo_ids)))} if repo_ids else {}
+        accounts = (
+            dict(self.session.execute(select(Account.id, Account.name).where(Account.id.in_(account_ids))).tuples())
+            if account_ids
+            else {}
+        )
+        return JobSubjects(repos, accounts)

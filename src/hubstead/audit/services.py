@@ -43,6 +43,8 @@ ACTIONS = (
     "access_request.create",  # (status)
     "access_request.handle",  # (user, status, previous)
     "access_request.grant",  # (user)
+    "job.cancel",  # (kind, state)
+    "job.retry",  # (kind)
 )
 
 

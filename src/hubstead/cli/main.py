@@ -1,4 +1,4 @@
-"""``hubstead serve | migrate | admin ...``. Admin commands print only what scripts need."""
+"""``hubstead serve | worker | migrate | admin ... | xet ...``. Admin commands print only what scripts need."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import argparse
 import ctypes
 import ctypes.util
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -33,6 +34,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from hubstead.connections import connection_ceiling, raise_open_files_limit, server_options
 
     settings = _settings(args)
+    if args.no_worker:
+        settings = settings.model_copy(update={"jobs": settings.jobs.model_copy(update={"in_process_worker": False})})
     host = args.host or settings.host
     port = args.port if args.port is not None else settings.port
     options: dict[str, Any] = {"host": host, "port": port, "log_level": args.log_level}
@@ -56,7 +59,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
                 file=sys.stderr,
             )
         _prepare_for_workers(settings)
-        uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
+        jobs = _start_job_worker(settings) if settings.jobs.in_process_worker else None
+        os.environ["HUBSTEAD_JOBS__IN_PROCESS_WORKER"] = "false"  # the server processes run none themselves
+        try:
+            uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
+        finally:
+            if jobs is not None:
+                _stop_job_worker(jobs, settings)
     else:
         from hubstead.app import create_app
 
@@ -85,6 +94,31 @@ def _prepare_for_workers(settings: Settings) -> None:
     subprocess.run([sys.executable, "-m", "hubstead.cli.main", "--data-dir", data_dir, "migrate"], check=True)
     settings.resolved_secret_key()
     os.environ["HUBSTEAD_DATA_DIR"] = data_dir
+
+
+def _start_job_worker(settings: Settings) -> subprocess.Popen[bytes]:
+    """With several server processes, background jobs run in one ``hubstead worker`` beside them, not in each: the
+    jobs' concurrency stays HUBSTEAD_JOBS__CONCURRENCY however many processes serve requests. It has its own
+    session (Ctrl-C in the terminal reaches only this supervisor, which stops it gracefully) and dies with it."""
+    command = [sys.executable, "-m", "hubstead.cli.main", "--data-dir", str(settings.data_dir.resolve()), "worker"]
+    return subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+
+
+def _die_with_parent() -> None:
+    try:
+        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+        libc.prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG: a supervisor killed outright takes its worker along
+    except (OSError, AttributeError):
+        pass  # not Linux: the worker outlives a killed supervisor, and its jobs' leases expire
+
+
+def _stop_job_worker(process: subprocess.Popen[bytes], settings: Settings) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(settings.jobs.shutdown_grace_seconds + 40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
 
 
 def worker_app() -> FastAPI:
@@ -116,13 +150,19 @@ def main(argv: Sequence[str] | None = None) -> int:
     serve.add_argument(
         "--workers", type=int, default=1, help="server processes sharing the port (default 1; about one per core)"
     )
+    serve.add_argument(
+        "--no-worker",
+        action="store_true",
+        help="run no background jobs here: run `hubstead worker` processes (here or elsewhere) instead",
+    )
     serve.set_defaults(func=cmd_serve)
 
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    from hubstead.cli import admin, xet
+    from hubstead.cli import admin, worker, xet
 
+    worker.add_parser(sub)
     admin.add_parser(sub)
     xet.add_parser(sub)
     args = parser.parse_args(argv)

@@ -10,12 +10,12 @@ from typing import Any
 from sqlalchemy import select
 
 from hubstead.config import Settings
-from hubstead.db.base import utcnow
 from hubstead.hub import Hub
 from hubstead.objects import LfsObject
 from hubstead.xet.convert import convert_lfs_object
 from hubstead.xet.models import XetLfsConversion
-from hubstead.xet.services import CasService
+from hubstead.xet.tasks import GC
+from hubstead.xet.tasks import collect_garbage as run_gc
 
 
 def _hub(args: argparse.Namespace) -> Hub:
@@ -23,22 +23,20 @@ def _hub(args: argparse.Namespace) -> Hub:
 
 
 def collect_garbage(args: argparse.Namespace) -> int:
-    """Remove xorbs and files nothing references any more (repos deleted, uploads never committed)."""
+    """Remove xorbs and files nothing references any more (repos deleted, uploads never committed); with
+    ``--queue``, leave it to a worker (an ``xet.gc`` job)."""
     hub = _hub(args)
     try:
         hours = hub.settings.xet.gc_grace_hours if args.grace_hours is None else args.grace_hours
-        with hub.sessions.begin() as session:
-            report = CasService(session, hub.blobs).collect_garbage(timedelta(hours=hours))
-        for key in report.keys:  # only once the rows are gone for good
-            hub.blobs.delete(key)
-        abandoned = hub.blobs.drop_abandoned_writes((utcnow() - timedelta(hours=hours)).timestamp())
+        if args.queue:
+            with hub.sessions.begin() as session:
+                job = hub.jobs.enqueue(session, GC, {"grace_hours": hours}, dedup_key=GC)
+            print(f"queued job {job.id} ({GC})", file=sys.stderr)
+            return 0
+        summary = run_gc(hub.sessions, hub.blobs, timedelta(hours=hours))
     finally:
         hub.close()
-    print(
-        f"removed {report.files} file(s), {report.xorbs} xorb(s) and {report.orphans} orphaned blob(s), "
-        f"{report.bytes} bytes; {abandoned} abandoned upload(s)",
-        file=sys.stderr,
-    )
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -52,9 +50,8 @@ def convert_lfs(args: argparse.Namespace) -> int:
                 select(LfsObject.oid).where(LfsObject.oid.not_in(select(XetLfsConversion.sha256)))
             ).all()
         for oid in pending:
-            with hub.sessions.begin() as session:
-                if convert_lfs_object(session, hub.blobs, oid) is not None:
-                    converted += 1
+            if convert_lfs_object(hub.sessions, hub.blobs, oid) is not None:
+                converted += 1
     finally:
         hub.close()
     print(f"converted {converted} of {len(pending)} LFS object(s) to Xet", file=sys.stderr)
@@ -70,6 +67,7 @@ def add_parser(sub: Any) -> None:
         type=float,
         help="leave alone what was used this recently (default: HUBSTEAD_XET__GC_GRACE_HOURS)",
     )
+    gc.add_argument("--queue", action="store_true", help="queue it as a background job (xet.gc) for a worker")
     gc.set_defaults(func=collect_garbage)
     convert = commands.add_parser("convert-lfs", help="chunk LFS objects stored before Xet into xorbs")
     convert.set_defaults(func=convert_lfs)

@@ -54,6 +54,13 @@ def _line(key: str, value: dict[str, Any]) -> bytes:
     return json.dumps({"key": key, "value": value}).encode()
 
 
+def _link(ctx: WebContext, repo: Repo, oid: str, size: int) -> None:
+    """Record the object for the repo and queue its conversion to Xet, in the page's unit of work (as an upload
+    through the LFS API does)."""
+    ctx.lfs.link(repo.id, oid, size)
+    ctx.hub.convert_to_xet(ctx.db, oid, repo.id)
+
+
 async def commit_files(
     ctx: WebContext,
     repo: Repo,
@@ -86,7 +93,7 @@ async def commit_files(
     for f, size, oid in sized:
         if modes.get(f.path) == "lfs":
             await ctx.lfs.receive(oid, size, f.chunks())
-            await run_in_threadpool(ctx.lfs.link, repo.id, oid, size)
+            await run_in_threadpool(_link, ctx, repo, oid, size)
             lines.append(_line("lfsFile", {"path": f.path, "algo": "sha256", "oid": oid, "size": size}))
         else:
             content = base64.b64encode(await f.read()).decode()

@@ -1,13 +1,16 @@
 """LFS objects into Xet: a file uploaded whole through LFS is cut into chunks here, exactly as the Xet client
 would cut it, and packed into xorbs, so that Xet clients download it (and later uploads deduplicate against
 it) like any file uploaded through Xet. Its sha256 was checked on upload, so the conversion serves every repo
-that may reference the object."""
+that may reference the object.
+
+No transaction stays open while the object is read and chunked: each xorb is recorded in a short transaction of
+its own, and the file at the end, as an Xet client's upload does (xorbs, then the shard). On SQLite one open
+write transaction would hold back every other writer of the hub for the whole conversion, its own job's
+progress reports and lease renewals included."""
 
 from __future__ import annotations
 
-import logging
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 
 from sqlalchemy.orm import Session, sessionmaker
@@ -18,19 +21,19 @@ from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.chunking import chunk_boundaries
 from hubstead.xet.services import CasService, Term
-from hubstead.xet.xorb import MAX_XORB_CHUNKS, build_xorb
+from hubstead.xet.xorb import MAX_XORB_CHUNKS, ParsedXorb, build_xorb
 
-log = logging.getLogger("hubstead.xet")
 WINDOW = 16 * 1024 * 1024  # bytes of the object chunked at a time
 XORB_BYTES = 16 * 1024 * 1024  # smaller xorbs than the 64 MiB allowed: the server's memory stays low
-ROW_WAIT_SECONDS = 30  # an upload's unit of work commits its LFS row just after the conversion is queued
 
 
 @dataclass
 class _Packer:
     """Collects chunks into xorbs of at most 64 MiB / 8192 chunks and stores each when full."""
 
-    cas: CasService
+    keep: Callable[[str, bytes, ParsedXorb], None]  # stores one xorb (if not stored yet)
+    on_xorb: Callable[[int], None] | None = None  # called with the bytes packed so far, after each xorb
+    packed: int = 0
     pending: list[bytes] = field(default_factory=list)
     pending_bytes: int = 0
     terms: list[Term] = field(default_factory=list)
@@ -47,13 +50,13 @@ class _Packer:
             return
         data, parsed = build_xorb(self.pending, compress=True)
         name = hashing.hash_to_hex(parsed.hash)
-        if self.cas.has_xorb(name):
-            self.cas.touch_xorbs([name])
-        else:
-            self.cas.store_xorb(name, data, parsed)
+        self.keep(name, data, parsed)
         self.terms.append(Term(name, 0, len(parsed.chunks), self.pending_bytes))
         self.leaves.extend((c.hash, c.unpacked_len) for c in parsed.chunks)
+        self.packed += self.pending_bytes
         self.pending, self.pending_bytes = [], 0
+        if self.on_xorb is not None:
+            self.on_xorb(self.packed)
 
 
 def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
@@ -80,13 +83,27 @@ def _chunks(blobs: BlobStore, key: str) -> Iterator[bytes]:
         start = end
 
 
-def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | None:
+def convert_lfs_object(
+    sessions: sessionmaker[Session], blobs: BlobStore, oid: str, on_xorb: Callable[[int], None] | None = None
+) -> str | None:
     """Chunk LFS object ``oid`` into xorbs and record it as a Xet file; returns its Xet hash (None if it is
-    not stored whole, or is empty). The caller commits."""
-    cas = CasService(session, blobs)
-    if cas.is_converted(oid):
-        return None
-    packer = _Packer(cas)
+    already converted, not recorded or not stored whole, or empty). ``on_xorb`` is called with the bytes done
+    after each xorb is stored, and may raise to stop. The xorbs of a conversion that stops half-way stay, as those
+    of an Xet upload whose shard never came: a new attempt reuses them; garbage collection removes them after its
+    grace period if nothing refers to them by then."""
+    with sessions() as session:
+        if session.get(LfsObject, oid) is None or CasService(session, blobs).is_converted(oid):
+            return None
+
+    def keep(name: str, data: bytes, parsed: ParsedXorb) -> None:
+        with sessions.begin() as session:
+            cas = CasService(session, blobs)
+            if cas.has_xorb(name):
+                cas.touch_xorbs([name])
+            else:
+                cas.store_xorb(name, data, parsed)
+
+    packer = _Packer(keep, on_xorb)
     try:
         for chunk in _chunks(blobs, blob_key(oid)):
             packer.add(chunk)
@@ -96,25 +113,9 @@ def convert_lfs_object(session: Session, blobs: BlobStore, oid: str) -> str | No
     if not packer.terms:
         return None
     name = hashing.hash_to_hex(hashing.file_hash(packer.leaves))
-    cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
+    with sessions.begin() as session:
+        cas = CasService(session, blobs)
+        if session.get(LfsObject, oid) is None or cas.is_converted(oid):  # deleted, or converted meanwhile
+            return None
+        cas.record_conversion(oid, name, sum(t.length for t in packer.terms), packer.terms, packer.leaves[0][0])
     return name
-
-
-def convert_in_background(sessions: sessionmaker[Session], blobs: BlobStore, oid: str) -> None:
-    """One conversion in its own unit of work (run by the hub's converter thread, queued by the upload before
-    its own unit of work commits the object's row, which it waits for); failures are logged, the object stays
-    downloadable through LFS."""
-    try:
-        deadline = time.monotonic() + ROW_WAIT_SECONDS
-        while True:
-            with sessions() as session:
-                if session.get(LfsObject, oid) is not None:
-                    break
-            if time.monotonic() > deadline:
-                log.warning("LFS object %s was never recorded: not converted to Xet", oid)
-                return
-            time.sleep(0.05)
-        with sessions.begin() as session:
-            convert_lfs_object(session, blobs, oid)
-    except Exception:
-        log.exception("converting LFS object %s to Xet failed", oid)

@@ -13,6 +13,7 @@ from sqlalchemy import select, update
 from hubstead.config import Settings
 from hubstead.db.base import utcnow
 from hubstead.hub import Hub
+from hubstead.jobs.models import Job, JobState
 from hubstead.objects import LfsObject, blob_key
 from hubstead.xet import hashing
 from hubstead.xet.chunking import xet_file_hash_of
@@ -39,6 +40,36 @@ def test_gc_removes_an_old_orphan_xorb_and_its_bytes(tmp_path: Path) -> None:
         assert session.scalars(select(XetXorb)).all() == []
     assert not [p for p in (data_dir / "blobs").rglob("*") if p.is_file() and name in p.name]
     hub.close()
+
+
+def test_gc_queued_for_a_worker_runs_as_a_job(tmp_path: Path) -> None:
+    data_dir = tmp_path / "hub"
+    hub = Hub.from_settings(Settings(data_dir=data_dir))
+    data, parsed = build_xorb([os.urandom(10_000)])
+    with hub.sessions.begin() as session:
+        CasService(session, hub.blobs).store_xorb(hashing.hash_to_hex(parsed.hash), data, parsed)
+        session.execute(update(XetXorb).values(used_at=utcnow() - timedelta(hours=2)))
+    hub.close()
+
+    queued = hubstead(data_dir, "xet", "gc", "--grace-hours", "1", "--queue")
+    again = hubstead(data_dir, "xet", "gc", "--queue")
+
+    assert queued.returncode == 0, queued.stderr
+    assert queued.stderr.strip() == "queued job 1 (xet.gc)"
+    assert again.stderr.strip() == "queued job 1 (xet.gc)"  # the same work, still pending
+    hub = Hub.from_settings(Settings(data_dir=data_dir))
+    try:
+        with hub.sessions() as session:
+            assert session.scalars(select(XetXorb)).all() != []  # nothing done yet: it waits for a worker
+        hub.wait_for_jobs(60)
+        with hub.sessions() as session:
+            job = session.get(Job, 1)
+            assert job is not None
+            assert (job.state, job.payload) == (JobState.SUCCEEDED, {"grace_hours": 1.0})
+            assert "removed 0 file(s), 1 xorb(s)" in job.log
+            assert session.scalars(select(XetXorb)).all() == []
+    finally:
+        hub.close()
 
 
 def test_gc_removes_old_bytes_no_row_describes_and_leaves_recent_ones(tmp_path: Path) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
@@ -21,9 +22,10 @@ from hubstead.api.deps import (
 from hubstead.api.limits import read_json
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.hub import Hub
 from hubstead.repos.files import FileService
 from hubstead.repos.git_access import get_repo_for_git
-from hubstead.repos.lfs import download_path, upload_path
+from hubstead.repos.lfs import LfsService, download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import RepoService
@@ -135,9 +137,14 @@ async def upload_lfs_object(
     hub.signer.verify(upload_path(repo_pk, oid, size), params.get("expires"), params.get("sig"))
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await lfs.receive(oid, size, request.stream())
-    await run_in_threadpool(lfs.link, repo_pk, oid, size)
-    hub.convert_to_xet(oid)  # in the background, once this unit of work has committed the object's row
+    await run_in_threadpool(_link, hub, session, lfs, repo_pk, oid, size)
     return Response(status_code=200)
+
+
+def _link(hub: Hub, session: Session, lfs: LfsService, repo_pk: int, oid: str, size: int) -> None:
+    """Record the object for the repo, and queue its conversion to Xet in the same unit of work."""
+    lfs.link(repo_pk, oid, size)
+    hub.convert_to_xet(session, oid, repo_pk)
 
 
 @router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}/part/{part:int}")
@@ -160,7 +167,7 @@ async def complete_lfs_multipart(
     body = await _json(request)
     await run_in_threadpool(_check_target, session, repo_pk, oid)
     await run_in_threadpool(lfs.complete_multipart, repo_pk, oid, size, body)
-    hub.convert_to_xet(oid)
+    await run_in_threadpool(hub.convert_to_xet, session, oid, repo_pk)  # queued with the object's row
     return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
 
 

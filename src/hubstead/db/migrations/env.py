@@ -7,6 +7,7 @@ from alembic import context
 import hubstead.accounts.models
 import hubstead.audit.models
 import hubstead.discussions.models
+import hubstead.jobs.models
 import hubstead.objects.models
 import hubstead.repos.models
 import hubstead.scanning.models
