@@ -50,7 +50,6 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         retention = settings.audit_retention_days
         pruner = asyncio.create_task(prune_periodically(hub.sessions, retention)) if retention else None
-        await asyncio.to_thread(hub.resume_scans)  # scans a previous run left unfinished
         if settings.jobs.in_process_worker:
             hub.start_worker()  # background jobs run here too unless `serve --no-worker` (docs/jobs.md)
         yield

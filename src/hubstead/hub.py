@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property
@@ -25,7 +23,6 @@ from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
 from hubstead.repos.stats import RecentRequesters
-from hubstead.scanning.tasks import resume_scans, scan_revision
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.services import RecentXetHashes
 from hubstead.xet.tasks import queue_conversion
@@ -45,9 +42,6 @@ class Hub:
     recent_requesters: RecentRequesters = field(default_factory=RecentRequesters)
     stats_rolled_on: date | None = None
     recent_xet_hashes: RecentXetHashes = field(default_factory=RecentXetHashes)
-    _scans: list[Future[int]] = field(default_factory=list)
-    _scans_lock: threading.Lock = field(default_factory=threading.Lock)
-    _stopping: threading.Event = field(default_factory=threading.Event)
     doorbell: Doorbell = field(default_factory=Doorbell)
     worker: Worker | None = None  # the in-process one, while it runs
 
@@ -126,34 +120,6 @@ class Hub:
         if self.settings.xet.convert_lfs:
             queue_conversion(self.jobs, session, oid, repo_pk)
 
-    # --- scanning: in-process until background jobs take it over (the seam is scan_revision) ----------------
-
-    @cached_property
-    def _scanner(self) -> ThreadPoolExecutor:
-        return ThreadPoolExecutor(1, thread_name_prefix="scan")
-
-    def submit_scan(self, repo_pk: int, sha: str) -> Future[int]:
-        """Scan revision ``sha`` of a repo in the background, one revision at a time (``ScanQueue``; called
-        once the unit of work that asked for it has committed)."""
-        future = self._scanner.submit(scan_revision, self, repo_pk, sha, self._stopping.is_set)
-        with self._scans_lock:
-            self._scans = [f for f in self._scans if not f.done()] + [future]
-        return future
-
-    def resume_scans(self) -> int:
-        """Queue the scans a previous run of the hub left unfinished (at start-up)."""
-        return resume_scans(self, self.submit_scan)
-
-    def wait_for_scans(self, timeout: float | None = None) -> None:
-        """Wait until every scan queued so far (and any queued meanwhile) has finished; raises what one raised."""
-        while True:
-            with self._scans_lock:
-                pending = [f for f in self._scans if not f.done()]
-            if not pending:
-                return
-            for future in pending:
-                future.result(timeout)
-
     @cached_property
     def commit_limiter(self) -> CapacityLimiter:
         """Threads that end requests' units of work, apart from the pool routes run in (see api/deps.py);
@@ -176,9 +142,6 @@ class Hub:
         return InMemoryRateLimiter()
 
     def close(self) -> None:
-        self._stopping.set()  # a scan under way stops after its current file; the next start resumes it
-        if "_scanner" in self.__dict__:
-            self._scanner.shutdown(wait=True, cancel_futures=True)
         self.stop_worker()
         if "rate_limiter" in self.__dict__:
             self.rate_limiter.close()

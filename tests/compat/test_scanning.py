@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 from hubstead.app import create_app
 from hubstead.gitstore import Change
 from hubstead.hub import Hub
+from hubstead.jobs.models import Job, JobState
 from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import RepoService
@@ -71,7 +72,7 @@ def upload(api: HfApi, repo_id: str, files: dict[str, bytes] = FILES, **kwargs: 
 
 
 def scanned(hub: Hub) -> None:
-    hub.wait_for_scans(300)
+    hub.wait_for_jobs(300)
 
 
 def result_count(hub: Hub) -> int:
@@ -250,8 +251,8 @@ def test_the_same_content_in_another_repo_is_not_scanned_again(api: HfApi, hub: 
 
 
 def test_a_scan_interrupted_by_a_restart_runs_again(settings: Any, hub: Hub, api: HfApi, user: User) -> None:
-    """The request is recorded with the commit; a hub that stopped before scanning (here: a queue that never
-    runs) leaves it unfinished, and the next start of the hub resumes it."""
+    """The request is a job queued with the commit; a hub that stops before any worker ran it leaves it queued,
+    and the next start of the hub runs it."""
     api.create_repo("alice/later")
     with hub.sessions.begin() as session:
         repos = RepoService(session, hub.git, hub.blobs)
@@ -262,21 +263,17 @@ def test_a_scan_interrupted_by_a_restart_runs_again(settings: Any, hub: Hub, api
         sha = git.write_commit(tree, [repo.head_sha or ""], "add a pickle", "alice", "alice@example.org")
         git.update_ref("refs/heads/main", sha, repo.head_sha)
         repos.record_commit(repo, sha)
-        lost: list[tuple[int, str]] = []
-
-        class LostQueue:  # the process dies before its scan pool runs anything
-            def submit_scan(self, repo_pk: int, commit: str) -> None:
-                lost.append((repo_pk, commit))
-
-        ScanService(FileService(repos, hub.blobs), settings.scanning, LostQueue()).request_scan(repo.id, sha)
-    assert lost  # queued after the commit
+        ScanService(FileService(repos, hub.blobs), settings.scanning, hub.jobs).request_scan(repo.id, sha)
+    with hub.sessions() as session:  # queued with the commit; no worker ran it before the hub went away
+        queued = session.scalars(select(Job).where(Job.kind == "scan.revision", Job.repo_id == repo.id)).all()
+    assert [job.state for job in queued] == [JobState.QUEUED]
     pending = api.model_info("alice/later", securityStatus=True).security_repo_status
     assert pending == {"scansDone": False, "filesWithIssues": []}
     hub.close()
 
     restarted = Hub.from_settings(settings)
-    with TestClient(create_app(settings, restarted)) as client:  # start-up resumes the unfinished request
-        restarted.wait_for_scans(120)
+    with TestClient(create_app(settings, restarted)) as client:  # its worker runs what is queued
+        restarted.wait_for_jobs(120)
         status = client.get("/api/models/alice/later", params={"securityStatus": "true"}).json()
     assert status["securityRepoStatus"] == {
         "scansDone": True,

@@ -29,7 +29,7 @@ def test_badges_say_what_the_scanner_found(new_page: OpenPage, live_server: str,
         "README.md": b"# zoo\n",
     }
     seed(live_server, user.token, "alice/zoo", files)
-    hub.wait_for_scans(120)
+    hub.wait_for_jobs(120)
     page = new_page()
 
     page.goto("/alice/zoo/tree/main")

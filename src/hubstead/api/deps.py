@@ -168,7 +168,7 @@ FileServiceDep = Annotated[FileService, Depends(get_file_service)]
 
 
 async def get_scan_service(files: FileServiceDep, hub: HubDep) -> ScanService:
-    return ScanService(files, hub.settings.scanning, hub)
+    return ScanService(files, hub.settings.scanning, hub.jobs)
 
 
 ScanServiceDep = Annotated[ScanService, Depends(get_scan_service)]

@@ -23,7 +23,10 @@ from hubstead.gitstore import GitStore
 from hubstead.storage import BlobStore
 
 DEFAULT_POOL = "default"
-FEATURE_TASKS = ("hubstead.xet.tasks",)  # modules with a register(registry) function, registered in every hub
+FEATURE_TASKS = (
+    "hubstead.xet.tasks",
+    "hubstead.scanning.tasks",
+)  # modules with a register(registry) function, registered in every hub
 
 
 @dataclass(frozen=True)

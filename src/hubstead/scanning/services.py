@@ -6,9 +6,9 @@ from __future__ import annotations
 import logging
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
-from sqlalchemy import event, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.permissions import Actor
@@ -17,6 +17,7 @@ from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
 from hubstead.errors import GatedRepoAuthRequiredError, GatedRepoError, UnsafeFileError
 from hubstead.gitstore import GitRepo
+from hubstead.jobs.services import JobQueue
 from hubstead.repos.files import FileService, RepoEntry
 from hubstead.repos.models import Repo
 from hubstead.scanning.content import ContentKey, content_keys
@@ -34,10 +35,7 @@ QUERY_CHUNK = 300
 DISABLED = "Scanning is turned off on this hub"
 
 
-class ScanQueue(Protocol):
-    """Where scan requests go once the unit of work that made them has committed (the hub's scan pool)."""
-
-    def submit_scan(self, repo_pk: int, sha: str) -> object: ...
+SCAN_JOB = "scan.revision"  # the background job that scans a revision (scanning/tasks.py)
 
 
 @dataclass(frozen=True)
@@ -71,7 +69,7 @@ class RevisionStatus:
 class ScanService:
     """Reads results and records requests; never scans (see ``tasks.scan_revision``)."""
 
-    def __init__(self, files: FileService, settings: ScanningSettings, queue: ScanQueue | None = None) -> None:
+    def __init__(self, files: FileService, settings: ScanningSettings, queue: JobQueue | None = None) -> None:
         self.files = files
         self.session: Session = files.repos.session
         self.blobs: BlobStore = files.blobs
@@ -81,8 +79,8 @@ class ScanService:
     # --- requests -----------------------------------------------------------------------------
 
     def request_scan(self, repo_pk: int, sha: str) -> None:
-        """Ask for revision ``sha`` to be scanned once this unit of work commits (nothing if it rolls back).
-        A revision already waiting is not asked for twice."""
+        """Ask for revision ``sha`` to be scanned: a ``scan.revision`` job queued in this unit of work (nothing if
+        it rolls back). A revision already waiting is not asked for twice."""
         if not self.settings.enabled:
             return
         row = self.session.get(ScanRequest, (repo_pk, sha))
@@ -97,10 +95,11 @@ class ScanService:
         else:
             row.finished_at, row.requested_at, row.attempts = None, utcnow(), 0
         self.session.flush()
-        queue = self.queue
-        if queue is not None:
-            # jobs: this becomes the enqueueing of a "scan.revision" job in this same unit of work
-            event.listen(self.session, "after_commit", lambda _: _submit(queue, repo_pk, sha), once=True)
+        if self.queue is not None:
+            payload = {"repo": repo_pk, "sha": sha}
+            self.queue.enqueue(
+                self.session, SCAN_JOB, payload, dedup_key=f"{SCAN_JOB}:{repo_pk}:{sha}", repo_id=repo_pk
+            )
 
     # --- statuses -----------------------------------------------------------------------------
 
@@ -262,10 +261,3 @@ class ScanService:
         raise UnsafeFileError(
             f"{what} was found unsafe by this hub's file scanner{detail}: downloads of unsafe files are blocked"
         )
-
-
-def _submit(queue: ScanQueue, repo_pk: int, sha: str) -> None:
-    try:
-        queue.submit_scan(repo_pk, sha)
-    except Exception:  # the request stays recorded: the next start of the hub resumes it
-        log.exception("could not queue the scan of %s in repo %s", sha, repo_pk)

@@ -1,8 +1,8 @@
 """The one seam through which scanning runs: ``scan_revision(hub, repo_pk, sha)`` scans what revision ``sha`` of
 a repo holds that was never scanned. It is idempotent: content already scanned (here or in any other repo) is
 skipped, and each file's result is recorded as soon as it is known, so a second run, or a run after a crash,
-does only what is left. Today the hub's scan pool runs it in-process (``Hub.submit_scan``); as a job of kind
-``scan.revision`` it is the job's handler."""
+does only what is left. It is the handler of the ``scan.revision`` background job, which commits and pushes queue
+in their own unit of work (``ScanService.request_scan``)."""
 
 from __future__ import annotations
 
@@ -14,14 +14,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete
 from sqlalchemy.orm import Session, sessionmaker
 
 from hubstead.config import Settings
 from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
-from hubstead.errors import HubsteadError
+from hubstead.errors import HubsteadError, JobFailedError
 from hubstead.gitstore import GitRepo, GitStore
+from hubstead.jobs.tasks import JobContext, Task, TaskRegistry
 from hubstead.repos.files import FileService, ResolvedFile
 from hubstead.repos.models import Repo
 from hubstead.repos.services import RepoService
@@ -29,21 +30,29 @@ from hubstead.scanning import sandbox
 from hubstead.scanning.content import ContentChangedError, ContentKey, read_content, write_content
 from hubstead.scanning.formats import MAX_HEADER_SIZE
 from hubstead.scanning.models import ScanFormat, ScanRequest, ScanResult, Verdict
-from hubstead.scanning.services import ScanService
+from hubstead.scanning.services import SCAN_JOB, ScanService
 from hubstead.storage import BlobStore
 
 log = logging.getLogger("hubstead.scanning")
 MAX_ATTEMPTS = 3  # runs of one request that ended in a crash before its results are recorded as errors
-SCAN_JOB = "scan.revision"
+SCAN_ATTEMPTS = 3
+SCAN_TIMEOUT_SECONDS = 6 * 3600  # a revision of many large pickles; each file has its own limit too
 
 
 class Adapters(Protocol):
-    """What a scan needs of the hub (``hubstead.hub.Hub`` has it)."""
+    """What a scan needs of the hub (``hubstead.hub.Hub`` and a job's adapters have it)."""
 
-    settings: Settings
-    sessions: sessionmaker[Session]
-    git: GitStore
-    blobs: BlobStore
+    @property
+    def settings(self) -> Settings: ...
+
+    @property
+    def sessions(self) -> sessionmaker[Session]: ...
+
+    @property
+    def git(self) -> GitStore: ...
+
+    @property
+    def blobs(self) -> BlobStore: ...
 
 
 @dataclass(frozen=True)
@@ -79,15 +88,16 @@ def scan_revision(hub: Adapters, repo_pk: int, sha: str, stop: Callable[[], bool
     return scanned
 
 
-def resume_scans(hub: Adapters, submit: Callable[[int, str], object]) -> int:
-    """Hand every unfinished request to ``submit`` (a hub starting after a crash or a shutdown mid-scan)."""
-    with hub.sessions() as session:
-        pending = session.execute(
-            select(ScanRequest.repo_id, ScanRequest.commit_sha).where(ScanRequest.finished_at.is_(None))
-        ).all()
-    for repo_pk, sha in pending:
-        submit(repo_pk, sha)
-    return len(pending)
+def register(registry: TaskRegistry) -> None:
+    registry.add(Task(SCAN_JOB, scan_task, max_attempts=SCAN_ATTEMPTS, timeout_seconds=SCAN_TIMEOUT_SECONDS))
+
+
+def scan_task(ctx: JobContext) -> None:
+    repo_pk, sha = ctx.payload.get("repo"), ctx.payload.get("sha")
+    if not isinstance(repo_pk, int) or not isinstance(sha, str):
+        raise JobFailedError(f"A scan job needs a repo id and a commit sha: {ctx.payload!r}")
+    scanned = scan_revision(ctx.adapters, repo_pk, sha, ctx.cancelled)
+    ctx.log(f"scanned {scanned} file content(s) of {sha}")
 
 
 def _plan(hub: Adapters, repo_pk: int, sha: str) -> tuple[int, list[Pending]]:

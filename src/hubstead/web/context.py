@@ -80,7 +80,7 @@ class WebContext:
 
     @cached_property
     def scans(self) -> ScanService:
-        return ScanService(self.files, self.hub.settings.scanning, self.hub)
+        return ScanService(self.files, self.hub.settings.scanning, self.hub.jobs)
 
     @cached_property
     def search(self) -> SearchService:

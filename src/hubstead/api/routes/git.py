@@ -273,7 +273,7 @@ def _run_hook(
                 push.check_push(repo, updates, incoming, pusher)
             else:
                 push.record_push(repo, updates, pusher)
-                scans = ScanService(FileService(repos, hub.blobs), hub.settings.scanning, hub)
+                scans = ScanService(FileService(repos, hub.blobs), hub.settings.scanning, hub.jobs)
                 for sha in dict.fromkeys(u.new for u in updates if u.new is not None):
                     scans.request_scan(repo.id, sha)  # once this unit of work has committed
     except HubsteadError as exc:
