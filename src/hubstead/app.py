@@ -13,6 +13,7 @@ from fastapi import FastAPI
 from hubstead import __version__, web
 from hubstead.api.errors import install_error_handlers
 from hubstead.api.middleware import RequestContextMiddleware
+from hubstead.api.openapi import install_openapi
 from hubstead.api.ratelimit import RateLimitMiddleware
 from hubstead.api.routes import (
     access_requests,
@@ -71,6 +72,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
     )
     app.state.hub = hub
     install_error_handlers(app)
+    install_openapi(app)
     # downloads (resolve) first, as the busiest routes, and as the app's own routes: behind an included router,
     # FastAPI matches every request twice more through it (a fifth of a HEAD's CPU); then LFS and misc, whose
     # literal paths must win over the catch-all patterns of the others

@@ -137,6 +137,7 @@ class GatedRepoAuthRequiredError(AuthenticationError):
     code = "GatedRepo"
 
     def __init__(self, repo_type: str, repo_id: str) -> None:
+        self.repo_type, self.repo_id = repo_type, repo_id
         super().__init__(_GATED_ANONYMOUS.format(type=repo_type, repo_id=repo_id), repo_id=repo_id)
 
 

@@ -8,9 +8,10 @@ from datetime import date
 from functools import cached_property
 
 from anyio import CapacityLimiter
-from sqlalchemy import Engine
+from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from hubstead.accounts.services import record_token_uses
 from hubstead.config import Settings
 from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
@@ -51,10 +52,12 @@ class Hub:
         engine = make_engine(settings.resolved_database_url)
         if migrate_db:
             migrate.upgrade(engine)
+        sessions = make_session_factory(engine)
+        event.listen(sessions, "before_commit", record_token_uses)
         return cls(
             settings=settings,
             engine=engine,
-            sessions=make_session_factory(engine),
+            sessions=sessions,
             git=GitStore(settings.data_dir / "repos"),
             blobs=blobs if blobs is not None else LocalBlobStore(settings.data_dir / "blobs"),
             signer=UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_seconds),

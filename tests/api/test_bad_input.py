@@ -6,8 +6,9 @@ from __future__ import annotations
 import hashlib
 import os
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
-from urllib.parse import parse_qs, urlencode, urlsplit
+from urllib.parse import parse_qs, quote, urlencode, urlsplit
 
 import httpx
 import pytest
@@ -19,6 +20,7 @@ from hubstead.repos.models import Repo
 from tests.api._support import (
     LFS_CONTENT,
     LFS_OID,
+    SMALL,
     auth,
     blob_files,
     commit,
@@ -124,6 +126,49 @@ def test_commit_with_a_path_escaping_the_repo_is_unprocessable(client, user, rep
     response = commit(client, repo, ndjson(header_line(), GOOD, file_line(path)), user.token)
 
     assert_refused(response, 422, "invalid path")
+
+
+# paths git refuses or git fsck flags (they were 500s, or landed and broke clones), and names that display as
+# others: each a clear 422, and nothing lands
+GIT_REFUSED_PATHS = [
+    ".GIT/config", "git~1/x", ".git./x", ".git /x", ".g\u200dit/x", "a/.gIt/hooks/post-checkout", ".git:x/y",
+    ".gitmodules/x", ".GITMODULES", "gitmod~1", "a\x7fb", "evil\u202egpj.exe", "a\u2066b", "x\ud800",
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("path", GIT_REFUSED_PATHS)
+def test_commit_with_a_path_git_refuses_is_unprocessable(client, user, repo, unchanged, path):
+    body = ndjson(header_line(), GOOD, file_line(path))  # JSON escapes even a lone surrogate
+
+    response = commit(client, repo, body, user.token)
+
+    assert_refused(response, 422, "invalid path")
+
+
+@pytest.mark.parametrize("path", [".GIT/config", "a\u202eb"])
+def test_preupload_with_a_path_git_refuses_is_unprocessable(client, user, repo, path):
+    response = client.post(
+        f"/api/models/{repo}/preupload/main",
+        json={"files": [{"path": path, "sample": "", "size": 1}]},
+        headers=auth(user.token),
+    )
+
+    assert_refused(response, 422, "invalid path")
+
+
+@pytest.mark.parametrize(
+    ("path", "content", "fragment"),
+    [
+        (".gitmodules", b'[submodule "x"]\n\turl = -upload-pack=touch /tmp/pwned\n', "disallowed submodule url"),
+        ("sub/.gitmodules", b'[submodule "../../x"]\n\turl = https://example.org/x\n', "submodule name"),
+        (".gitattributes", b"*.bin filter=lfs\n" + b"x" * 3000 + b"\n", "2048 bytes"),
+    ],
+    ids=["gitmodules-option-url", "gitmodules-traversal-name", "gitattributes-long-line"],
+)
+def test_commit_of_a_git_file_git_fsck_refuses_is_refused(client, user, repo, unchanged, path, content, fragment):
+    response = commit(client, repo, ndjson(header_line(), GOOD, file_line(path, content)), user.token)
+
+    assert_refused(response, 400, fragment)
 
 
 @pytest.mark.parametrize(
@@ -374,6 +419,7 @@ NUL_INPUTS = [
     ("POST", "/api/repos/create", {"name": "ok", "organization": "a\x00b"}, 403),
     ("POST", "/api/models/alice/repo/tag/main", {"tag": "v1\x00junk"}, 400),
     ("POST", "/api/models/alice/repo/branch/b2", {"startingPoint": "main\x00junk"}, 404),
+    ("POST", "/api/hubstead/login", {"username": "alice\x00junk", "password": "x"}, 401),  # audited as it came
 ]
 
 
@@ -425,6 +471,56 @@ def test_body_that_is_not_json_is_refused_and_changes_nothing(client, user, repo
     assert "json" in response.json()["error"].lower()
 
 
+DEEP_JSON_CALLS = [
+    *JSON_CALLS,
+    ("POST", f"/api/models/{REPO}/discussions", "application/json"),
+    ("POST", "/api/hubstead/tokens", "application/json"),
+    ("POST", "/api/hubstead/login", "application/json"),
+    ("POST", "/api/hubstead/password", "application/json"),
+    ("POST", f"/api/models/{REPO}/ask-access", "application/json"),
+    ("PUT", "/api/hubstead/orgs/someorg/members/bob", "application/json"),
+    ("POST", f"/api/models/{REPO}/commit/main", "application/x-ndjson"),
+]
+
+
+@pytest.mark.parametrize("depth", [65, 10_000])  # past our bound; past the interpreter's recursion limit
+@pytest.mark.parametrize(
+    ("method", "url", "content_type"), DEEP_JSON_CALLS, ids=[f"{m} {u}" for m, u, _ in DEEP_JSON_CALLS]
+)
+def test_deeply_nested_json_is_refused_and_changes_nothing(
+    client, user, repo, unchanged, method, url, content_type, depth
+):
+    nested = b"[" * depth + b"]" * depth
+    if content_type == "application/x-ndjson":
+        body = ndjson(header_line()) + b'{"key": "file", "value": {"path": "x", "content": ' + nested + b"}}\n"
+    else:
+        body = b'{"name": ' + nested + b', "paths": [], "operation": "upload", "objects": []}'
+
+    response = client.request(method, url, content=body, headers={"content-type": content_type} | auth(user.token))
+
+    assert response.status_code == 400, response.text
+    assert "nested deeper than 64" in response.json()["error"]
+
+
+def test_json_body_past_its_cap_is_refused_before_it_is_read(client, user):
+    body = b'{"name": "x", "pad": "' + b"x" * (9 * 1024 * 1024) + b'"}'
+
+    response = client.post(
+        "/api/repos/create", content=body, headers={"content-type": "application/json"} | auth(user.token)
+    )
+
+    assert_refused(response, 413, "larger than")
+
+
+@pytest.mark.parametrize("constant", [b"NaN", b"Infinity", b"-Infinity"])
+def test_json_constants_are_not_json(client, user, repo, constant):
+    body = b'{"oid": "' + LFS_OID.encode() + b'", "size": ' + constant + b"}"
+
+    response = client.post(f"/{repo}.git/info/lfs/objects/verify", content=body, headers=LFS_JSON | auth(user.token))
+
+    assert_refused(response, 400, "not a JSON value")
+
+
 BATCH_URL = "/alice/repo.git/info/lfs/objects/batch"
 WRONG_JSON = [
     ("PUT", "/api/models/alice/repo/settings", {"private": "sometimes"}, 422),
@@ -468,3 +564,152 @@ def test_well_formed_commit_is_accepted(client, hub, user, repo):
 
     assert response.status_code == 200, response.text
     assert snapshot(client, hub, repo, user.token)["sha"] == response.json()["commitOid"] != before["sha"]
+
+
+# --- preupload patterns: matched in linear time, bounded in number and length ----------------------------------
+
+ATTACK_GITIGNORE = "*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*a*b\n"
+
+
+@pytest.mark.timeout(120)
+def test_preupload_with_a_backtracking_gitignore_answers_and_the_server_stays_responsive(client, user, repo):
+    files = [{"path": f"d{i}/" + "a" * 1000, "size": 1, "sample": ""} for i in range(20)]
+    files.append({"path": "a" * 1000 + "b", "size": 1, "sample": ""})
+    with ThreadPoolExecutor(1) as pool:
+        preupload = pool.submit(
+            client.post,
+            f"/api/models/{repo}/preupload/main",
+            json={"files": files, "gitIgnore": ATTACK_GITIGNORE},
+            headers=auth(user.token),
+        )
+        health = client.get("/api/health", timeout=30)
+        response = preupload.result()
+
+    assert health.status_code == 200
+    assert response.status_code == 200, response.text
+    assert [f["shouldIgnore"] for f in response.json()["files"]] == [False] * 20 + [True]
+
+
+@pytest.mark.parametrize(
+    ("gitignore", "fragment"),
+    [("*.log\n" * 1001, "at most 1000 patterns"), ("x" * 1025 + "\n", "at most 1024 bytes")],
+    ids=["too-many-patterns", "too-long-pattern"],
+)
+def test_preupload_refuses_too_many_or_too_long_patterns(client, user, repo, gitignore, fragment):
+    response = client.post(
+        f"/api/models/{repo}/preupload/main",
+        json={"files": [{"path": "a.txt", "size": 1, "sample": ""}], "gitIgnore": gitignore},
+        headers=auth(user.token),
+    )
+
+    assert_refused(response, 400, fragment)
+
+
+# --- numbers in headers, query strings and URLs ---------------------------------------------------------------
+
+HUGE = "9" * 5000  # int() refuses more than 4300 digits
+
+
+@pytest.mark.parametrize(
+    ("header", "status", "content"),
+    [
+        (f"bytes={HUGE}-", 416, None),
+        (f"bytes=0{HUGE}-{HUGE}", 416, None),
+        (f"bytes=0-{HUGE}", 206, SMALL),
+        (f"bytes=-{HUGE}", 206, SMALL),
+        (f"bytes={'0' * 5000}6-", 206, SMALL[6:]),
+        ("bytes=\u0663-", 200, SMALL),  # an Arabic-Indic digit: not a range HTTP knows, so the whole file
+    ],
+    ids=["huge-start", "huge-both", "huge-end", "huge-suffix", "zero-padded", "unicode-digit"],
+)
+def test_range_with_thousands_of_digits_is_answered_as_http_says(client, user, repo, header, status, content):
+    response = client.get(f"/{repo}/resolve/main/hello.txt", headers={"range": header.encode()})
+
+    assert response.status_code == status, response.text
+    if content is not None:
+        assert response.content == content
+    else:
+        assert response.headers["content-range"] == f"bytes */{len(SMALL)}"
+
+
+NUMBER_INPUTS = [
+    ("GET", f"/api/models/{REPO}/commits/main?p={HUGE}"),
+    ("GET", f"/api/models/{REPO}/commits/main?limit=\u00b2"),
+    ("GET", f"/api/models/{REPO}/discussions?p=\u00b2"),
+    ("GET", f"/api/models/{REPO}/discussions/\u00b2"),
+    ("GET", f"/api/models?limit={HUGE}"),
+    ("GET", "/api/models?limit=\u00b2"),
+    ("GET", f"/api/models/{REPO}/user-access-request/pending?cursor=\u00b2"),
+    ("DELETE", "/api/hubstead/tokens/\u00b2"),
+    ("PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3?expires=\u00b2&sig=x"),
+    ("PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3?expires={HUGE}&sig=x"),
+]
+
+
+@pytest.mark.parametrize(("method", "url"), NUMBER_INPUTS, ids=[f"{m} {u[:70]}" for m, u in NUMBER_INPUTS])
+def test_numbers_that_int_cannot_read_are_a_client_error(client, user, repo, method, url):
+    response = client.request(method, url, content=b"abc", headers=auth(user.token))
+
+    assert 400 <= response.status_code < 500, response.text
+    assert response.headers["x-error-message"]
+
+
+# --- branch and tag names git or a client would misread ---------------------------------------------------------
+
+MISREAD_NAMES = ["-x", "--force", "HEAD", "FETCH_HEAD", "feature/HEAD", "a" * 40, "0123456789abcdef" * 4, "v1\u202e"]
+
+
+@pytest.mark.parametrize("name", MISREAD_NAMES)
+def test_branch_with_a_name_git_would_misread_is_refused(client, user, repo, unchanged, name):
+    response = client.post(f"/api/models/{repo}/branch/{quote(name, safe='')}", headers=auth(user.token))
+
+    assert_refused(response, 400, "invalid branch name")
+
+
+@pytest.mark.parametrize("name", ["-x", "HEAD", "a" * 40])
+def test_tag_with_a_name_git_would_misread_is_refused(client, user, repo, unchanged, name):
+    response = client.post(f"/api/models/{repo}/tag/main", json={"tag": name}, headers=auth(user.token))
+
+    assert_refused(response, 400, "invalid tag name")
+
+
+def test_ordinary_branch_names_are_still_accepted(client, user, repo):
+    for name in ["dev", "feature/x-1", "HEADS-UP", "release/v1.0", "abc123"]:
+        response = client.post(f"/api/models/{repo}/branch/{quote(name, safe='')}", headers=auth(user.token))
+        assert response.status_code == 200, (name, response.text)
+
+
+# --- LFS sizes nothing can store ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("size", [10**30, 2**63, 5 * 1024**4 + 1], ids=["10^30", "2^63", "5TiB+1"])
+@pytest.mark.parametrize("transfers", [["basic"], ["basic", "multipart"]], ids=["basic", "multipart"])
+def test_lfs_batch_upload_of_an_absurd_size_is_refused(client, user, repo, unchanged, size, transfers):
+    response = client.post(
+        f"/{repo}.git/info/lfs/objects/batch",
+        json={"operation": "upload", "transfers": transfers, "objects": [{"oid": PAYLOAD_OID, "size": size}]},
+        headers=LFS_JSON | auth(user.token),
+    )
+
+    assert_refused(response, 400, "at most")
+
+
+def test_lfs_batch_answer_has_a_bounded_number_of_part_urls(client, settings, user, repo):
+    settings.lfs_multipart_threshold, settings.lfs_multipart_chunk_size = 1, 1024
+    body = batch_upload(client, repo, user.token, PAYLOAD_OID, 10**9, ["basic", "multipart"])
+
+    header = body["objects"][0]["actions"]["upload"]["header"]
+    assert len(header) - 1 == 10_000  # 10^9 bytes in 1 KiB parts would be a million URLs
+    assert int(header["chunk_size"]) == 10**5
+
+
+# --- likes are writes ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", ["POST", "DELETE"])
+def test_a_read_token_cannot_like_or_unlike_a_repo(client, user, repo, method):
+    response = client.request(method, f"/api/models/{repo}/like", headers=auth(user.read_token))
+
+    assert_refused(response, 403, "read-only token")
+    likers = client.get(f"/api/models/{repo}/likers", headers=auth(user.token)).json()
+    assert likers == []

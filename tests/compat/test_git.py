@@ -140,6 +140,42 @@ def test_a_broken_gzip_body_is_a_bad_request(api: HfApi, live_server: str) -> No
     assert "gzip" in response.json()["error"]
 
 
+@pytest.mark.parametrize("service", ["upload-pack", "receive-pack"])
+@pytest.mark.parametrize("body", [b"\0" * 64, b"garbage", pkt(b"want nothing\n")], ids=["nul", "text", "bad-want"])
+def test_a_body_that_is_not_git_protocol_is_a_bad_request(
+    api: HfApi, live_server: str, user: User, service: str, body: bytes
+) -> None:
+    api.create_repo("enc")
+
+    response = httpx.post(
+        f"{live_server}/alice/enc/git-{service}",
+        content=body,
+        headers={"content-type": f"application/x-git-{service}-request"},
+        auth=(user.name, user.token),
+    )
+
+    assert response.status_code == 400, response.text
+    assert "protocol error" in response.json()["error"]
+
+
+def test_a_gzip_bomb_is_refused_once_it_inflates_past_the_limit(api: HfApi, live_server: str) -> None:
+    """Valid wants that git keeps reading, 96 MiB of them inflated from a few hundred kB."""
+    api.create_repo("enc")
+    want = pkt(f"want {api.repo_info('alice/enc').sha}\n".encode())
+    bomb = gzip.compress(want * (96 * 1024 * 1024 // len(want)) + b"0000", 9)
+    assert len(bomb) < 1024 * 1024
+
+    response = httpx.post(
+        f"{live_server}/alice/enc/git-upload-pack",
+        content=bomb,
+        headers={"content-type": "application/x-git-upload-pack-request", "content-encoding": "gzip"},
+        timeout=60,
+    )
+
+    assert response.status_code == 413, response.text
+    assert "inflates to more than" in response.json()["error"]
+
+
 # --- who may clone and push -----------------------------------------------------------------------
 
 
@@ -263,7 +299,14 @@ def test_pushed_branches_and_tags_are_seen_by_the_api(git: GitClient, api: HfApi
 
 @pytest.mark.parametrize(
     ("refspec", "message"),
-    [(":main", "main is the default branch and cannot be deleted"), ("HEAD:refs/convert/parquet", "only branches")],
+    [
+        (":main", "main is the default branch and cannot be deleted"),
+        ("HEAD:refs/convert/parquet", "only branches"),
+        ("HEAD:refs/heads/-x", "command-line option"),
+        ("HEAD:refs/heads/HEAD", "special ref"),
+        ("HEAD:refs/tags/" + "a" * 40, "looks like a commit sha"),
+    ],
+    ids=["delete-main", "convert-ref", "option-branch", "head-branch", "sha-tag"],
 )
 def test_push_cannot_delete_main_or_write_refs_the_hub_manages(
     git: GitClient, api: HfApi, live_server: str, user: User, refspec: str, message: str

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import httpx
@@ -12,6 +13,8 @@ import pytest
 from huggingface_hub import CommitOperationAdd, HfApi, hf_hub_download
 
 from hubstead.config import Settings
+from tests.api._support import commit as commit_ndjson
+from tests.api._support import file_line, header_line, ndjson
 
 MiB = 1024 * 1024
 
@@ -116,3 +119,25 @@ def test_concurrent_commits_without_parent_all_land(api: HfApi) -> None:
     assert errors == []
     assert api.list_repo_files("alice/race") == sorted([".gitattributes"] + [f"f{i}.txt" for i in range(8)])
     assert len(api.list_repo_commits("alice/race")) == 9
+
+
+@pytest.mark.timeout(300)
+def test_fifty_writers_on_one_branch_without_parent_all_land(api: HfApi, live_server: str, user) -> None:
+    """Every lost compare-and-swap means another commit landed; with back-off, 50 racers all get through."""
+    api.create_repo("crowd")
+    writers = 50
+    start = threading.Barrier(writers)
+
+    def commit(i: int) -> httpx.Response:
+        body = ndjson(header_line(f"writer {i}"), file_line(f"w{i}.txt", f"{i}\n".encode()))
+        with httpx.Client(base_url=live_server, timeout=120) as client:
+            start.wait()
+            return commit_ndjson(client, "alice/crowd", body, user.token)
+
+    with ThreadPoolExecutor(writers) as pool:
+        responses = list(pool.map(commit, range(writers)))
+
+    assert [r.status_code for r in responses if r.status_code != 200] == []
+    assert api.list_repo_files("alice/crowd") == sorted([".gitattributes"] + [f"w{i}.txt" for i in range(writers)])
+    titles = {c.title for c in api.list_repo_commits("alice/crowd")}
+    assert titles == {f"writer {i}" for i in range(writers)} | {"initial commit"}

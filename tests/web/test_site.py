@@ -253,6 +253,40 @@ def test_commit_history_and_diff(new_page: OpenPage, live_server: str, user: Use
     screenshot(page, "commit")
 
 
+def test_a_gated_repo_asks_for_access_before_showing_its_files(
+    new_page: OpenPage, live_server: str, hub: Any, user: User
+) -> None:
+    _model(live_server, user, name="gated-bert")
+    gated = httpx.put(
+        f"{live_server}/api/models/alice/gated-bert/settings",
+        json={"gated": "auto"},
+        headers={"authorization": f"Bearer {user.token}"},
+    )
+    assert gated.status_code == 200
+    make_user(hub, "bob")
+    page = new_page()
+
+    response = page.goto("/alice/gated-bert/blob/main/src/train.py")
+    assert response is not None
+    assert response.status == 401
+    expect(page.locator(".gate h2")).to_contain_text("restricted")
+    expect(page.locator("table.code")).to_have_count(0)
+    page.get_by_role("link", name="Log in to request access").click()
+    page.fill("input[name=username]", "bob")
+    page.fill("input[name=password]", "correct horse battery")
+    page.get_by_role("button", name="Log in").click()
+    expect(page).to_have_url(f"{live_server}/alice/gated-bert/blob/main/src/train.py")  # the gate, signed in
+    expect(page.get_by_role("button", name="Request access")).to_be_visible()
+    screenshot(page, "gate")
+
+    page.get_by_role("button", name="Request access").click()  # an auto gate: access at once
+    expect(page).to_have_url(f"{live_server}/alice/gated-bert/blob/main/src/train.py")
+    expect(page.locator("table.code .lc span.kn").first).to_have_text("import")
+    page.goto("/alice/gated-bert")
+    expect(page.locator(".gate-granted")).to_be_visible()
+    expect(page.locator(".badge.gated")).to_be_visible()
+
+
 # --- accounts ----------------------------------------------------------------------------------------
 
 

@@ -1,9 +1,12 @@
 """The website's pages over plain HTTP, on every database backend: a private repo is a 404 page exactly like
-a missing one for anyone who may not read it; changes need write access and a CSRF token; sign-up can be
+a missing one for anyone who may not read it; a gated repo's file content needs a grant (the gate page
+otherwise), its card, file list and history do not; changes need write access and a CSRF token; sign-up can be
 switched off; API clients keep the API's error shape.
 
-Like tests/api/test_privacy.py, the table of calls is checked against ``app.routes``: a new page fails
-``test_every_web_route_is_classified`` until it is added here."""
+Like tests/api/test_privacy.py, the table of pages is checked against ``app.routes``: a new page fails
+``test_every_web_route_is_classified`` until it is added to ``PAGES`` with what it needs (``need``: whether it
+shows file content decides its gated behaviour), and ``test_pages_answer_every_caller_as_the_matrix_says`` then
+walks it for every visitor on a public, a private and a gated repo."""
 
 from __future__ import annotations
 
@@ -13,42 +16,55 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.api._support import URL_PREFIX, seed_repo, snapshot
-from tests.conftest import make_user
+from hubstead.accounts.models import TokenRole
+from hubstead.accounts.services import AccountService
+from tests.api._support import API_TYPES, SMALL, URL_PREFIX, auth, seed_repo, snapshot
+from tests.conftest import User, make_user
 from tests.web._support import csrf_token, session_cookie
 
 
 @dataclass(frozen=True)
 class Page:
-    """One page or form of a repo; ``url`` is a template over ``web`` (``/ns/name`` or ``/datasets/ns/name``)."""
+    """One page or form of a repo; ``url`` is a template over ``web`` (``/ns/name`` or ``/datasets/ns/name``),
+    ``data`` over ``visibility`` (the repo's own, so that a settings form that succeeds changes nothing)."""
 
     route: str
     method: str
     url: str
+    # what it needs, and so how it answers each visitor (see expected_page):
+    # read: metadata (the card, the file list, the history), readable by whoever may read the repo;
+    # files: file content, which a gated repo shows only to those resolve serves; account: a signed-in reader;
+    # ask: a signed-in reader, on a gated repo; write: write access (writers are members: no gate applies)
+    need: str
     data: dict[str, str] = field(default_factory=dict)
     files: bool = False  # a multipart upload
-    write: bool = False  # needs write access (else reading is enough)
 
 
 PAGES = [
-    Page("show_repo", "GET", "{web}"),
-    Page("show_tree_root", "GET", "{web}/tree/main"),
-    Page("show_tree", "GET", "{web}/tree/main/folder"),
-    Page("show_file", "GET", "{web}/blob/main/hello.txt"),
-    Page("show_raw_file", "GET", "{web}/raw/main/hello.txt"),
-    Page("list_commits_page", "GET", "{web}/commits/main"),
-    Page("show_commit", "GET", "{web}/commit/main"),
-    Page("toggle_like", "POST", "{web}/like", {"like": "1"}),
-    Page("show_upload", "GET", "{web}/upload/main", write=True),
-    Page("upload_files", "POST", "{web}/upload/main", {"summary": "upload"}, files=True, write=True),
-    Page("show_edit", "GET", "{web}/edit/main/README.md", write=True),
-    Page("save_edit", "POST", "{web}/edit/main/hello.txt", {"content": "changed\n"}, write=True),
-    Page("show_settings", "GET", "{web}/settings", write=True),
+    Page("show_repo", "GET", "{web}", "read"),
+    Page("show_tree_root", "GET", "{web}/tree/main", "read"),
+    Page("show_tree", "GET", "{web}/tree/main/folder", "read"),
+    Page("show_file", "GET", "{web}/blob/main/hello.txt", "files"),
+    Page("show_raw_file", "GET", "{web}/raw/main/hello.txt", "files"),
+    Page("list_commits_page", "GET", "{web}/commits/main", "read"),
+    Page("show_commit", "GET", "{web}/commit/main", "files"),
+    Page("toggle_like", "POST", "{web}/like", "account", {"like": "1"}),
+    Page("ask_access_page", "POST", "{web}/ask-access", "ask"),
+    Page("show_upload", "GET", "{web}/upload/main", "write"),
+    Page("upload_files", "POST", "{web}/upload/main", "write", {"summary": "upload"}, files=True),
+    Page("show_edit", "GET", "{web}/edit/main/README.md", "write"),
+    Page("save_edit", "POST", "{web}/edit/main/hello.txt", "write", {"content": "changed\n"}),
+    Page("show_settings", "GET", "{web}/settings", "write"),
     Page(
-        "update_settings_page", "POST", "{web}/settings", {"action": "visibility", "visibility": "public"}, write=True
+        "update_settings_page",
+        "POST",
+        "{web}/settings",
+        "write",
+        {"action": "visibility", "visibility": "{visibility}"},
     ),
 ]
-WRITES = [p for p in PAGES if p.write and p.method == "POST"]
+NEEDS = {"read", "files", "account", "ask", "write"}
+WRITES = [p for p in PAGES if p.need == "write" and p.method == "POST"]
 
 # pages that address no repo by namespace/name, and where they are tested
 NOT_REPO_PAGES = {
@@ -98,27 +114,36 @@ def test_every_web_route_is_classified(app: Any) -> None:
     assert unclassified == [], "add these pages to PAGES (or NOT_REPO_PAGES with a reason)"
     stale = sorted(covered - routes) + sorted(set(NOT_REPO_PAGES) - {name for name, _ in routes})
     assert stale == []
+    assert sorted(p.route for p in PAGES if p.need not in NEEDS) == [], f"a page needs one of {sorted(NEEDS)}"
 
 
 class Browser:
-    """An HTTP client that behaves like a browser on the site: a session cookie, and the CSRF token of a form."""
+    """An HTTP client that behaves like a browser on the site: a session cookie, and the CSRF token of a form.
+    With ``token``, it also sends an API token, which pages do not take (they see an anonymous visitor)."""
 
-    def __init__(self, base_url: str, cookie: str | None) -> None:
-        self.client = httpx.Client(base_url=base_url, timeout=30, headers={"accept": "text/html"})
+    def __init__(self, base_url: str, cookie: str | None, token: str | None = None) -> None:
+        headers = {"accept": "text/html"} | auth(token)
+        self.client = httpx.Client(base_url=base_url, timeout=30, headers=headers)
         if cookie:
             self.client.cookies.set("hubstead_session", cookie)
         self.token = csrf_token(self.client, "/settings/tokens" if cookie else "/login")
 
-    def send(self, page: Page, repo_id: str, repo_type: str = "model", *, csrf: bool = True) -> httpx.Response:
+    def send(
+        self, page: Page, repo_id: str, repo_type: str = "model", *, csrf: bool = True, visibility: str = "public"
+    ) -> httpx.Response:
         url = page.url.format(web=f"/{URL_PREFIX[repo_type]}{repo_id}")
         if page.method == "GET":
             return self.client.get(url)
-        data = page.data | ({"csrf_token": self.token} if csrf else {})
+        data = form_data(page, visibility) | ({"csrf_token": self.token} if csrf else {})
         files = {"files": ("new.txt", b"uploaded\n", "text/plain")} if page.files else None
         return self.client.post(url, data=data, files=files)
 
     def close(self) -> None:
         self.client.close()
+
+
+def form_data(page: Page, visibility: str) -> dict[str, str]:
+    return {key: value.format(visibility=visibility) for key, value in page.data.items()}
 
 
 @pytest.fixture
@@ -137,6 +162,103 @@ def _answer(response: httpx.Response) -> tuple[int, str]:
     return response.status_code, response.text
 
 
+# --- the matrix: every repo page, for every visitor, on a public, a private and a gated repo -----------------
+
+SLOTS = {"public": "alice/open", "private": "alice/secret", "gated": "alice/gated"}
+GHOST = "alice/ghost"
+CONTENT = SMALL.decode().strip()  # hello.txt, shown by the pages that show file content
+OK, MISSING, GATED, DENIED, BAD = "ok", "missing", "gated", "denied", "bad"
+# the visitors: sessions (the website's credential); API tokens (which pages do not take: an anonymous visit)
+SESSIONS = {"other user": "bob", "granted user": "gina", "owner": "alice"}
+TOKENS = ("read token", "fine-grained token")  # bob's read token; gina's fine-grained one, gated repos included
+GRANTED = {"granted user"}  # accepted access request on the gated repo
+
+
+def expected_page(visitor: str, page: Page, visibility: str) -> str:
+    anonymous = visitor == "anonymous" or visitor in TOKENS
+    owner = visitor == "owner"
+    if visibility == "private" and not owner:
+        return MISSING
+    if page.need == "read":
+        return OK
+    if page.need == "files":
+        return OK if visibility != "gated" or owner or visitor in GRANTED else GATED
+    if page.need == "write":
+        return OK if owner else DENIED
+    if anonymous:  # account, ask
+        return DENIED
+    return OK if page.need == "account" or visibility == "gated" else BAD
+
+
+def check_page(outcome: str, response: httpx.Response, missing: httpx.Response, anonymous: bool) -> str | None:
+    status, code = response.status_code, response.headers.get("x-error-code")
+    if outcome == OK:
+        return None if status in (200, 303) else f"{status}"
+    if outcome == MISSING:
+        ghost = missing.text.replace(GHOST, SLOTS["private"])
+        return None if (status, response.text) == (missing.status_code, ghost) else f"{status}, unlike a missing repo"
+    if outcome == GATED:
+        want = 401 if anonymous else 403
+        if (status, code) != (want, "GatedRepo"):
+            return f"{status} {code}, expected {want} GatedRepo"
+        return None if 'data-gate="closed"' in response.text else "not the gate page"
+    if outcome == DENIED:
+        want = 401 if anonymous else 403
+        return None if status == want and code != "GatedRepo" else f"{status} {code}, expected {want}"
+    return None if status == 400 else f"{status}, expected 400"
+
+
+@pytest.fixture
+def visitors(live_server: str, hub: Any, user: User, other_user: User) -> Any:
+    make_user(hub, "gina")
+    with hub.sessions.begin() as session:
+        accounts = AccountService(session)
+        gated_too = {"global": [], "scoped": [], "canReadGatedRepos": True}
+        fine_grained = accounts.create_token(accounts.get_user("gina"), "fg", TokenRole.FINE_GRAINED, gated_too)[1]
+    made = {
+        "anonymous": Browser(live_server, None),
+        "read token": Browser(live_server, None, other_user.read_token),
+        "fine-grained token": Browser(live_server, None, fine_grained),
+    }
+    made |= {who: Browser(live_server, session_cookie(hub, name)) for who, name in SESSIONS.items()}
+    yield made
+    for browser in made.values():
+        browser.close()
+
+
+def seed_slots(live_server: str, user: User, repo_type: str) -> None:
+    for visibility, repo_id in SLOTS.items():
+        seed_repo(live_server, user.token, repo_id, repo_type=repo_type, private=visibility == "private")
+    api = f"{live_server}/api/{API_TYPES[repo_type]}/{SLOTS['gated']}"
+    assert httpx.put(f"{api}/settings", json={"gated": "manual"}, headers=auth(user.token)).status_code == 200
+    granted = httpx.post(f"{api}/user-access-request/grant", json={"user": "gina"}, headers=auth(user.token))
+    assert granted.status_code == 200, granted.text
+
+
+@pytest.mark.parametrize("repo_type", ["model", "dataset"])
+def test_pages_answer_every_caller_as_the_matrix_says(
+    live_server: str, user: User, visitors: dict[str, Browser], repo_type: str
+) -> None:
+    """Pages in order: those that change the repo (the owner's uploads and edits) come after those that show it.
+    A page shows hello.txt's content exactly when it shows file content and the visitor may see it."""
+    seed_slots(live_server, user, repo_type)
+    problems = []
+    for page in PAGES:
+        missing = {who: b.send(page, GHOST, repo_type) for who, b in visitors.items()}
+        for visibility, repo_id in SLOTS.items():
+            for who, browser in visitors.items():
+                response = browser.send(page, repo_id, repo_type, visibility=visibility)
+                outcome = expected_page(who, page, visibility)
+                anonymous = who == "anonymous" or who in TOKENS
+                wrong = check_page(outcome, response, missing[who], anonymous)
+                shown = CONTENT in response.text
+                if wrong is None and shown != (page.need == "files" and outcome == OK):
+                    wrong = "shows hello.txt" if shown else "does not show hello.txt"
+                if wrong:
+                    problems.append(f"{page.route:22} {page.method:4} {visibility:8} {who:18} want {outcome}: {wrong}")
+    assert problems == [], "\n".join(problems)
+
+
 @pytest.mark.parametrize("repo_type", ["model", "dataset"])
 def test_private_repo_pages_are_indistinguishable_from_missing_ones(
     live_server: str, user: Any, browsers: dict[str, Browser], repo_type: str
@@ -146,7 +268,8 @@ def test_private_repo_pages_are_indistinguishable_from_missing_ones(
     outsiders = {who: b for who, b in browsers.items() if who != "owner"}
 
     private = {(p.route, who): _answer(b.send(p, repo_id, repo_type)) for p in PAGES for who, b in outsiders.items()}
-    owner = {p.route: browsers["owner"].send(p, repo_id, repo_type).status_code for p in PAGES}
+    owner = {p.route: browsers["owner"].send(p, repo_id, repo_type, visibility="private").status_code for p in PAGES}
+    owner.pop("ask_access_page")  # the repo is not gated: 400 (see the matrix below)
     assert all(status in (200, 303) for status in owner.values()), owner  # the URLs do reach the pages
     deleted = httpx.request(
         "DELETE",
@@ -174,7 +297,7 @@ def test_changes_need_write_access_and_a_csrf_token(
     no_token = browsers["owner"].send(page, repo_id, csrf=False)
     foreign = browsers["owner"].client.post(
         page.url.format(web=f"/{repo_id}"),
-        data=page.data | {"csrf_token": browsers["owner"].token},
+        data=form_data(page, "public") | {"csrf_token": browsers["owner"].token},
         headers={"origin": "https://evil.example"},
     )
 

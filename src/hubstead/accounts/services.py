@@ -7,11 +7,12 @@ import functools
 import hashlib
 import secrets
 import string
+from datetime import datetime
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -35,6 +36,7 @@ TOKEN_ALPHABET = string.ascii_letters + string.digits
 TOKEN_BODY_LENGTH = 34
 MAX_TOKEN_LENGTH = 256  # longer credentials are refused before any lookup
 MAX_TOKEN_NAME = 100
+TOKEN_USES = "hubstead.token_uses"  # Session.info key: token id -> when it was used, written at commit
 _hasher = PasswordHasher()
 
 
@@ -329,9 +331,11 @@ class AccountService:
         if token is None or token.revoked_at is not None or token.user.disabled:
             raise AuthenticationError("Invalid credentials in Authorization header")
         now = utcnow()
-        # a write per request would serialise reads on SQLite: record use at most once a minute
+        # a write per request would serialise reads on SQLite: record use at most once a minute, and only when the
+        # unit of work commits (record_token_uses): written now, it would hold SQLite's one write lock for the
+        # whole request, and a burst of requests with a fresh token would run one at a time
         if token.last_used_at is None or (now - token.last_used_at).total_seconds() > 60:
-            token.last_used_at = now
+            self.session.info.setdefault(TOKEN_USES, {})[token.id] = now
         return self.actor_for_account(token.user, token)
 
     def actor_for_account(self, account: Account, token: Token | None = None) -> Actor:
@@ -340,3 +344,10 @@ class AccountService:
         if token is not None and token.role == TokenRole.FINE_GRAINED:
             fine_grained = FineGrained.from_stored(token.fine_grained)
         return Actor(account=account, token=token, org_roles=roles, scopes=fine_grained)
+
+
+def record_token_uses(session: Session) -> None:
+    """A ``before_commit`` hook of the hub's sessions: write the token uses ``actor_for_token`` noted."""
+    uses: dict[int, datetime] = session.info.pop(TOKEN_USES, None) or {}
+    for token_id, when in uses.items():
+        session.execute(update(Token).where(Token.id == token_id).values(last_used_at=when))

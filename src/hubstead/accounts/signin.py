@@ -56,7 +56,7 @@ class SignInService:
                 return SignInResult(retry_after=decision.reset, limit=limit, window=window)
         audit = AuditLog(self.session)
         try:
-            if len(username) > MAX_NAME or len(password) > MAX_PASSWORD:
+            if len(username) > MAX_NAME or len(password) > MAX_PASSWORD or "\x00" in username + password:
                 raise AuthenticationError("Invalid username or password")
             user = AccountService(self.session).verify_password(username, password)
         except AuthenticationError:

@@ -10,6 +10,7 @@ from fastapi import Depends, Request
 
 from hubstead.api.deps import HubDep
 from hubstead.errors import PayloadTooLargeError
+from hubstead.numbers import parse_decimal
 
 SPOOL_IN_MEMORY = 8 * 1024 * 1024
 READ_CHUNK = 1024 * 1024
@@ -17,8 +18,8 @@ READ_CHUNK = 1024 * 1024
 
 async def spooled_body(request: Request, hub: HubDep) -> AsyncIterator[IO[bytes]]:
     limit = hub.settings.max_commit_body_bytes
-    declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > limit:
+    declared = parse_decimal(request.headers.get("content-length"), 30)
+    if declared is not None and declared > limit:
         raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
     with tempfile.SpooledTemporaryFile(max_size=SPOOL_IN_MEMORY) as spool:
         received = 0

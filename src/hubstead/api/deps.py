@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from anyio import CancelScope, to_thread
 from fastapi import Depends, Request
@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from hubstead.accounts.permissions import ANONYMOUS, Actor
-from hubstead.accounts.services import AccountService
+from hubstead.accounts.services import TOKEN_USES, AccountService
 from hubstead.accounts.sessions import SessionService
 from hubstead.db.base import utcnow
 from hubstead.discussions.services import DiscussionService
@@ -28,6 +28,8 @@ from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
 from hubstead.scanning.services import ScanService
+
+T = TypeVar("T")
 
 SESSION_COOKIE = "hubstead_session"  # the website's sign-in cookie (the same name as in web/context.py)
 SAFE_METHODS = frozenset({"GET", "HEAD"})
@@ -68,7 +70,8 @@ async def _end_session(hub: Hub, session: Session, *, commit: bool) -> None:
     if not (session.in_transaction() or session.new or session.dirty or session.deleted):
         session.close()  # nothing was read or written: no connection to give back
         return
-    if _database_transaction_open(session) or session.new or session.dirty or session.deleted:
+    pending = session.new or session.dirty or session.deleted or session.info.get(TOKEN_USES)
+    if pending or _database_transaction_open(session):
         # in threads of its own: a unit of work holding SQLite's write lock must never queue for a thread behind
         # requests that wait for that very lock (they would until their busy timeout, and answer 500)
         await to_thread.run_sync(_finish, session, commit, limiter=hub.commit_limiter)
@@ -99,6 +102,20 @@ def _finish(session: Session, commit: bool) -> None:
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+
+
+async def run_and_commit(session: Session, work: Callable[[], T]) -> T:
+    """Run ``work`` in a worker thread and commit the unit of work in that same thread, for routes that write
+    under contention (commits). On SQLite the first write takes the database's one write lock until the commit;
+    requests waiting for it each hold a worker thread, and when they hold all of them a lock holder that needed
+    one more thread to commit (to serialise its answer, or to end its session) would wait for them to time out."""
+
+    def run() -> T:
+        result = work()
+        session.commit()
+        return result
+
+    return await run_in_threadpool(run)
 
 
 def bearer_token(request: Request) -> str | None:

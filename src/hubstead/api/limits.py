@@ -3,17 +3,23 @@ the CAS a xorb past its limit."""
 
 from __future__ import annotations
 
-import json
+from collections.abc import Callable, Coroutine
 from typing import Any, TypeVar
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
 from pydantic import BaseModel, ValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from hubstead.errors import InvalidInputError, PayloadTooLargeError
+from hubstead import bounded_json
+from hubstead.api.errors import status_for
+from hubstead.errors import HubsteadError, InvalidInputError, PayloadTooLargeError
+from hubstead.numbers import parse_decimal
 from hubstead.storage import page_aligned_buffer
 
 MAX_JSON_BODY = 64 * 1024
+MAX_ROUTE_JSON_BODY = 8 * 1024 * 1024  # preupload: 1000 paths, samples and a gitIgnore; validate-yaml: a card
 MAX_ROW_ID = 2**31 - 1  # the largest INTEGER primary key on every backend
 
 M = TypeVar("M", bound=BaseModel)
@@ -21,12 +27,12 @@ M = TypeVar("M", bound=BaseModel)
 
 def _declared_length(request: Request, limit: int) -> int | None:
     """The body's declared length (None if it declares none); 413 if past ``limit``."""
-    declared = request.headers.get("content-length")
-    if not declared or not declared.isdigit():
+    declared = parse_decimal(request.headers.get("content-length"), 30)
+    if declared is None:
         return None
-    if int(declared) > limit:
+    if declared > limit:
         raise PayloadTooLargeError(f"Request body is larger than the {limit} bytes allowed")
-    return int(declared)
+    return declared
 
 
 async def read_body(request: Request, limit: int) -> bytearray:
@@ -62,15 +68,48 @@ async def read_body_page_aligned(request: Request, limit: int) -> bytearray | me
 
 
 async def read_json(request: Request, limit: int = MAX_JSON_BODY) -> Any:
-    """The body as JSON; 413 past ``limit`` bytes (declared or streamed), 400 if it is not JSON. An empty
-    body is ``{}``."""
+    """The body as JSON; 413 past ``limit`` bytes (declared or streamed), 400 if it is not JSON or nests
+    deeper than ``bounded_json.MAX_DEPTH``. An empty body is ``{}``."""
     body = await read_body(request, limit)
     if not body.strip():
         return {}
     try:
-        return json.loads(body)
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInputError("The body is not valid JSON") from None
+        return bounded_json.loads(body)
+    except bounded_json.InvalidJsonError as exc:
+        raise InvalidInputError(f"The body is {exc}") from None
+
+
+class BoundedJsonRequest(Request):
+    """A request whose body FastAPI reads for a pydantic body parameter: at most ``MAX_ROUTE_JSON_BODY`` bytes,
+    and JSON only as ``bounded_json`` parses it (FastAPI would read any size, and nest to a RecursionError)."""
+
+    async def body(self) -> bytes:
+        if not hasattr(self, "_body"):
+            try:
+                self._body = bytes(await read_body(self, MAX_ROUTE_JSON_BODY))
+            except HubsteadError as exc:  # FastAPI turns any other exception into a bare 400
+                raise StarletteHTTPException(status_for(exc), exc.message) from None
+        return self._body
+
+    async def json(self) -> Any:
+        if not hasattr(self, "_json"):
+            try:
+                self._json = bounded_json.loads(await self.body())
+            except bounded_json.InvalidJsonError as exc:
+                raise StarletteHTTPException(400, f"The body is {exc}") from None
+        return self._json
+
+
+class BoundedJsonRoute(APIRoute):
+    """The route class of every router whose endpoints take a body FastAPI parses (see ``BoundedJsonRequest``)."""
+
+    def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
+        handle = super().get_route_handler()
+
+        async def bounded(request: Request) -> Response:
+            return await handle(BoundedJsonRequest(request.scope, request.receive))
+
+        return bounded
 
 
 def json_body(model: type[M], limit: int = MAX_JSON_BODY) -> Any:
@@ -83,6 +122,7 @@ def json_body(model: type[M], limit: int = MAX_JSON_BODY) -> Any:
         except ValidationError as exc:
             raise RequestValidationError(exc.errors(include_url=False)) from None
 
+    parse.json_model = model  # type: ignore[attr-defined]  # the OpenAPI schema describes the body from it
     return Depends(parse)
 
 
@@ -97,6 +137,7 @@ def json_value(limit: int = MAX_JSON_BODY) -> Any:
 
 def row_id(text: str, not_found: type[Exception]) -> int:
     """A numeric id from a URL; anything else (or too large for the database) is simply not found."""
-    if not text.isdigit() or len(text) > 10 or int(text) > MAX_ROW_ID:
+    number = parse_decimal(text, 10)
+    if number is None or number > MAX_ROW_ID:
         raise not_found(f"No such id: {text[:50]}")
-    return int(text)
+    return number

@@ -10,7 +10,14 @@ from starlette.responses import Response, StreamingResponse
 
 from hubstead.errors import RangeNotSatisfiableError
 
-_RANGE = re.compile(r"^\s*bytes\s*=\s*(\d*)\s*-\s*(\d*)\s*$")
+_RANGE = re.compile(r"^[ \t]*bytes[ \t]*=[ \t]*([0-9]*)[ \t]*-[ \t]*([0-9]*)[ \t]*$")
+_BEYOND_ANY_FILE = 2**63  # a position with more digits than this is past the end of every file
+
+
+def _position(digits: str) -> int:
+    """A byte position from the header, without parsing thousands of digits (``int`` refuses past 4300)."""
+    digits = digits.lstrip("0") or "0"
+    return int(digits) if len(digits) <= 19 else _BEYOND_ANY_FILE
 
 
 def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
@@ -25,13 +32,13 @@ def parse_range(header: str | None, size: int) -> tuple[int, int] | None:
     if not first and not last:
         return None
     if not first:  # suffix range: the last N bytes
-        length = int(last)
+        length = _position(last)
         if length == 0:
             raise RangeNotSatisfiableError("Requested range not satisfiable", size)
         return max(0, size - length), size
-    start = int(first)
-    end = min(int(last) + 1, size) if last else size
-    if start >= size or (last and int(last) < start):
+    start = _position(first)
+    end = min(_position(last) + 1, size) if last else size
+    if start >= size or (last and _position(last) < start):
         raise RangeNotSatisfiableError("Requested range not satisfiable", size)
     return start, end
 

@@ -73,7 +73,7 @@ class AuditLog:
             token_id=actor.token.id if actor is not None and actor.token is not None else None,
             ip=(ip or (actor.ip if actor is not None else None) or None),
             target_type=target_type,
-            target=target[:200],
+            target=_storable(target)[:200],
             details={k: v for k, v in details.items() if v is not None} or None,
         )
         self.session.add(event)
@@ -127,3 +127,9 @@ def event_dict(event: AuditEvent) -> dict[str, Any]:
         "target": {"type": event.target_type, "name": event.target},
         "details": event.details or {},
     }
+
+
+def _storable(text: str) -> str:
+    """``text`` as every backend stores it: PostgreSQL refuses NUL in text, and the target is often what a caller
+    typed (a user name at a failed sign-in)."""
+    return text.replace("\x00", "\ufffd")

@@ -33,8 +33,6 @@ from hubstead.errors import (
     AuthenticationError,
     ConcurrentUpdateError,
     DiscussionNotFoundError,
-    GatedRepoAuthRequiredError,
-    GatedRepoError,
     InvalidInputError,
     MergeConflictError,
     PermissionDeniedError,
@@ -144,11 +142,7 @@ class DiscussionService:
 
     def may_read_files(self, repo: Repo, actor: Actor) -> bool:
         """Whether ``actor`` may see file contents (a gated repo's diffs need an accepted access request)."""
-        try:
-            self.repos.get_repo_for_download(repo.type, repo.repo_id, actor)
-        except (GatedRepoError, GatedRepoAuthRequiredError):
-            return False
-        return True
+        return self.repos.may_download(repo, actor)
 
     # --- reading ------------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ import hmac
 import time
 
 from hubstead.errors import PermissionDeniedError
+from hubstead.numbers import parse_decimal
 
 
 class UrlSigner:
@@ -25,9 +26,10 @@ class UrlSigner:
         return f"{path}{separator}expires={expires}&sig={self._signature(path, expires)}"
 
     def verify(self, path: str, expires: str | None, sig: str | None) -> None:
-        if not expires or not sig or not expires.isdigit():
+        expiry = parse_decimal(expires)
+        if expiry is None or not sig:
             raise PermissionDeniedError("This upload URL is not signed")
-        if int(expires) < time.time():
+        if expiry < time.time():
             raise PermissionDeniedError("This upload URL has expired: ask the batch API for a new one")
-        if not hmac.compare_digest(self._signature(path, int(expires)), sig):
+        if not hmac.compare_digest(self._signature(path, expiry), sig):
             raise PermissionDeniedError("This upload URL's signature is invalid")

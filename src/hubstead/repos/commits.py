@@ -4,31 +4,39 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
+import random
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubstead import bounded_json
 from hubstead.accounts.permissions import Actor
 from hubstead.errors import (
     ConcurrentUpdateError,
     InvalidCommitError,
     InvalidInputError,
+    InvalidPathError,
     PayloadTooLargeError,
     RevisionNotFoundError,
     StaleParentCommitError,
 )
 from hubstead.gitstore import Change, GitRepo
 from hubstead.gitstore.store import MAX_TITLE
+from hubstead.repos.git_files import MAX_GITATTRIBUTES_LINE, check_git_file
 from hubstead.repos.lfs import LfsService
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, SHA256, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.naming import validate_path_in_repo
-from hubstead.repos.patterns import ignore_matcher, lfs_attribute_line, lfs_matcher
+from hubstead.repos.patterns import check_client_gitignore, ignore_matcher, lfs_attribute_line, lfs_matcher
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService, author_email
 
 MAX_PREUPLOAD_FILES = 1000
-CAS_RETRIES = 16  # each lost race means another commit landed: n racers need up to n rounds
+# each lost race means another commit landed, so n racers need up to n rounds; waiting a random while, longer
+# after each loss (full jitter), spreads them out instead of having them all replay at once again
+CAS_RETRIES = 100
+CAS_BACKOFF_BASE = 0.002  # seconds
+CAS_BACKOFF_CAP = 0.1
 PARENT_COMMIT = "^[0-9a-fA-F]{5,40}$"
 # A summary is a line, but huggingface_hub's own (``Upload {path} with huggingface_hub``, ``Delete files {patterns}
 # with huggingface_hub``) hold a path of up to 1,024 characters, and people pass several lines as commit_message;
@@ -79,6 +87,8 @@ class CommitService:
         sha = self._tip_or_default(git, revision)
         is_lfs = lfs_matcher(self._read_text(git, sha, ".gitattributes"))
         gitignore = body.get("gitIgnore")
+        if isinstance(gitignore, str):
+            check_client_gitignore(gitignore)
         is_ignored = ignore_matcher(
             gitignore if isinstance(gitignore, str) else self._read_text(git, sha, ".gitignore")
         )
@@ -133,9 +143,9 @@ class CommitService:
             if not raw.strip():
                 continue
             try:
-                line = json.loads(raw)
-            except (json.JSONDecodeError, UnicodeDecodeError):
-                raise InvalidCommitError(f"Malformed NDJSON on line {number}: not valid JSON") from None
+                line = bounded_json.loads(raw)
+            except bounded_json.InvalidJsonError as exc:
+                raise InvalidCommitError(f"Malformed NDJSON on line {number}: {exc}") from None
             if not isinstance(line, dict) or not isinstance(line.get("value"), dict):
                 raise InvalidCommitError(
                     f"Malformed NDJSON on line {number}: expected {{'key': ..., 'value': {{...}}}}"
@@ -178,6 +188,7 @@ class CommitService:
         if key == "file":
             path = validate_path_in_repo(path)
             content = _file_content(value, number)
+            check_git_file(path, content)
             self._check_pointer_text(repo, content, number)
             request.changes.append(Change(path, git.write_blob(content)))
         elif key == "lfsFile":
@@ -220,7 +231,7 @@ class CommitService:
         git = self.repos.open_git(repo)
         ref = _branch_ref(git, branch)
         request = self.parse(repo, git, lines)
-        for _ in range(CAS_RETRIES):
+        for attempt in range(CAS_RETRIES):
             tip = git.ref_target(ref)
             if tip is None:
                 raise RevisionNotFoundError(f"Invalid rev id: {branch}")
@@ -235,7 +246,9 @@ class CommitService:
             except ConcurrentUpdateError:
                 if request.parent_commit:
                     raise StaleParentCommitError() from None
-                continue  # someone else committed first: replay our operations on their tip
+                # someone else committed first: wait a little, then replay our operations on their tip
+                time.sleep(random.uniform(0, min(CAS_BACKOFF_CAP, CAS_BACKOFF_BASE * 2**attempt)))
+                continue
             if ref == f"refs/heads/{DEFAULT_BRANCH}":
                 self.repos.record_commit(repo, sha)
             return CommitResult(sha=sha, branch=branch)
@@ -253,7 +266,14 @@ class CommitService:
             return []
         if text and not text.endswith("\n"):
             text += "\n"
-        text += "".join(lfs_attribute_line(p) + "\n" for p in missing)
+        lines = [lfs_attribute_line(p) for p in missing]
+        for path, line in zip(missing, lines, strict=True):
+            if len(line.encode()) >= MAX_GITATTRIBUTES_LINE:
+                raise InvalidPathError(
+                    f"Invalid path {path!r}: too long to be named in .gitattributes (git ignores lines of "
+                    f"{MAX_GITATTRIBUTES_LINE} bytes or more); add a pattern matching it to .gitattributes"
+                )
+        text += "".join(line + "\n" for line in lines)
         return [Change(".gitattributes", git.write_blob(text.encode()))]
 
 

@@ -15,7 +15,7 @@ from hubstead.errors import (
 from hubstead.gitstore import CommitMeta, FileDiff, GitRepo, RefSet, TreeEntry
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
-from hubstead.repos.naming import validate_path_in_repo
+from hubstead.repos.naming import ref_name_problem, validate_path_in_repo
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
 from hubstead.xet.services import CasService, repo_objects
@@ -145,6 +145,8 @@ class FileService:
         git = self.repos.open_git(repo)
         if branch.startswith("refs/") or not GitRepo.valid_ref_name(f"refs/heads/{branch}"):
             raise InvalidInputError(f"Invalid reference for a branch: {branch}")
+        if problem := ref_name_problem(branch):
+            raise InvalidInputError(f"Invalid branch name {branch!r}: {problem}")
         sha = git.resolve(starting_point or DEFAULT_BRANCH)
         if git.ref_target(f"refs/heads/{branch}") is not None:
             raise RefAlreadyExistsError(f"Reference refs/heads/{branch} already exists")
@@ -164,6 +166,8 @@ class FileService:
         git = self.repos.open_git(repo)
         if not isinstance(tag, str) or tag.startswith("refs/") or not GitRepo.valid_ref_name(f"refs/tags/{tag}"):
             raise InvalidInputError(f"Invalid tag name: {tag!r}")
+        if problem := ref_name_problem(tag):
+            raise InvalidInputError(f"Invalid tag name {tag!r}: {problem}")
         sha = git.resolve(revision)
         if git.ref_target(f"refs/tags/{tag}") is not None:
             raise RefAlreadyExistsError(f"Tag {tag} already exists")

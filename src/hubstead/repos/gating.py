@@ -57,6 +57,11 @@ class AccessRequestService:
             )
         return request
 
+    def find_own_request(self, actor: Actor, repo: Repo) -> AccessRequest | None:
+        """The signed-in ``actor``'s request for the files of ``repo``, if they made one (or were granted access
+        without one); None for an anonymous caller."""
+        return None if actor.account is None else self._find(repo, actor.account)
+
     def list_requests(
         self,
         actor: Actor,

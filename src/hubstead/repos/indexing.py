@@ -3,12 +3,12 @@
 
 from __future__ import annotations
 
-import json
 import struct
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from hubstead import bounded_json
 from hubstead.repos.models import RepoType
 
 ARCHITECTURE_TASKS = (
@@ -175,8 +175,8 @@ def _task_from_architectures(architectures: Any) -> str | None:
 
 def parse_config(data: bytes) -> dict[str, Any] | None:
     try:
-        config = json.loads(data)
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        config = bounded_json.loads(data, allow_constants=True)
+    except ValueError:
         return None
     return config if isinstance(config, dict) else None
 
@@ -190,8 +190,8 @@ def safetensors_parameters(read_prefix: Callable[[int], bytes]) -> dict[str, int
     if length > MAX_SAFETENSORS_HEADER:
         return None
     try:
-        header = json.loads(read_prefix(8 + length)[8:])
-    except (json.JSONDecodeError, UnicodeDecodeError):
+        header = bounded_json.loads(read_prefix(8 + length)[8:], allow_constants=True)
+    except ValueError:
         return None
     if not isinstance(header, dict):
         return None

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import math
 import zlib
 from collections.abc import AsyncIterator, Callable, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -29,6 +28,9 @@ from hubstead.storage import BlobStore, page_aligned_buffer
 from hubstead.xet.services import repo_objects
 
 MAX_BATCH_OBJECTS = 1000
+MAX_OBJECT_SIZE = 5 * 1024**4  # 5 TiB: the largest object S3 (and so every BlobStore) holds
+MAX_PARTS = 10_000  # per multipart object, as S3; larger objects get larger parts
+MAX_BATCH_PARTS = 100_000  # signed part URLs in one batch answer
 PIECE_SIZE = 8 * 1024 * 1024  # upload bytes are hashed and written in pieces this large, off the event loop
 
 
@@ -46,6 +48,8 @@ def _check_object(obj: Any) -> tuple[str, int]:
         raise InvalidInputError(f"Invalid LFS oid {oid!r}: expected 64 lowercase hex characters (sha256)")
     if not isinstance(size, int) or isinstance(size, bool) or size < 0:
         raise InvalidInputError(f"Invalid LFS size for {oid}: expected a non-negative integer")
+    if size > MAX_OBJECT_SIZE:
+        raise InvalidInputError(f"Invalid LFS size for {oid}: objects may be at most {MAX_OBJECT_SIZE} bytes")
     return oid, size
 
 
@@ -91,7 +95,9 @@ class LfsService:
         transfers = request.get("transfers") or ["basic"]
         if request["operation"] == "download":
             return {"transfer": "basic", "objects": [self._download_item(repo, o, s, base_url) for o, s in checked]}
-        multipart = "multipart" in transfers
+        multipart = isinstance(transfers, list) and "multipart" in transfers
+        if multipart and sum(self._parts(s)[1] for _, s in checked) > MAX_BATCH_PARTS:
+            raise InvalidInputError(f"LFS batch: more than {MAX_BATCH_PARTS} parts to upload; ask for fewer objects")
         items = [self._upload_item(repo, o, s, base_url, multipart) for o, s in checked]
         return {
             "transfer": "multipart" if multipart and any(_is_multipart(i) for i in items) else "basic",
@@ -116,13 +122,18 @@ class LfsService:
         path = upload_path(repo.id, oid, size)
         upload: dict[str, Any] = {"href": base_url + self.signer.sign(path), "expires_in": self.signer.ttl_seconds}
         if multipart and size >= self.limits.multipart_threshold:
-            chunk = self.limits.multipart_chunk_size
-            parts = max(1, math.ceil(size / chunk))
+            chunk, parts = self._parts(size)
             upload["header"] = {"chunk_size": str(chunk)} | {
                 str(n): base_url + self.signer.sign(f"{path}/part/{n}") for n in range(1, parts + 1)
             }
         verify = {"href": f"{base_url}/{repo.type.url_prefix}{repo.repo_id}.git/info/lfs/objects/verify", "header": {}}
         return {"oid": oid, "size": size, "authenticated": True, "actions": {"upload": upload, "verify": verify}}
+
+    def _parts(self, size: int) -> tuple[int, int]:
+        """Part size and count of a multipart upload of ``size`` bytes: the configured part size, or larger so
+        that no object has more than MAX_PARTS parts."""
+        chunk = max(self.limits.multipart_chunk_size, -(-size // MAX_PARTS))
+        return chunk, max(1, -(-size // chunk))
 
     def verify(self, repo: Repo, request: Any) -> None:
         oid, size = _check_object(request)
@@ -184,7 +195,7 @@ class LfsService:
         if not isinstance(parts, list) or not parts:
             raise InvalidInputError("Multipart completion needs a non-empty 'parts' list")
         numbers = [p.get("partNumber") if isinstance(p, dict) else None for p in parts]
-        expected = math.ceil(size / self.limits.multipart_chunk_size) or 1
+        expected = self._parts(size)[1]
         if sorted(n for n in numbers if isinstance(n, int)) != list(range(1, expected + 1)):
             raise InvalidInputError(f"Multipart completion must list parts 1..{expected} exactly once")
         keys = [_part_key(repo_pk, oid, n) for n in range(1, expected + 1)]

@@ -13,11 +13,12 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from hubstead.db.base import utcnow
-from hubstead.errors import InvalidCommitError, LfsObjectMissingError, PermissionDeniedError
+from hubstead.errors import InvalidCommitError, InvalidInputError, LfsObjectMissingError, PermissionDeniedError
 from hubstead.gitstore.hooks import IncomingObjects, RefUpdate
 from hubstead.gitstore.store import MAX_COMMIT_OBJECT
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, parse_pointer
 from hubstead.repos.models import Repo
+from hubstead.repos.naming import ref_name_problem
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
 from hubstead.xet.services import repo_objects
@@ -115,6 +116,9 @@ class PushService:
             raise PermissionDeniedError(
                 f"{update.ref}: only branches (refs/heads/*) and tags (refs/tags/*) can be pushed"
             )
+        short = update.ref.split("/", 2)[2]
+        if update.old is None and (problem := ref_name_problem(short)):
+            raise InvalidInputError(f"{update.ref}: {problem}")
         if update.ref != MAIN_REF:
             return
         if update.new is None:

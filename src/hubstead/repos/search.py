@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, exists, false, or_, select, text, true
 from sqlalchemy.orm import Session
 
+from hubstead import bounded_json
 from hubstead.accounts.models import Account
 from hubstead.accounts.permissions import Actor, private_reach
 from hubstead.errors import InvalidInputError
@@ -201,7 +202,7 @@ def _encode_cursor(query: RepoQuery, value: Any, last_id: int) -> str:
 def _decode_cursor(query: RepoQuery, column: Any) -> tuple[Any, int]:
     try:
         padded = query.cursor + "=" * (-len(query.cursor or "") % 4) if query.cursor else ""
-        sort, ascending, value, last_id = json.loads(base64.urlsafe_b64decode(padded))
+        sort, ascending, value, last_id = bounded_json.loads(base64.urlsafe_b64decode(padded))
     except (ValueError, binascii.Error, TypeError):
         raise InvalidInputError("Invalid cursor") from None
     if sort != (query.sort or "trendingScore") or ascending != query.ascending or not isinstance(last_id, int):

@@ -169,20 +169,26 @@ class RepoService:
         return self.get_repo_for_contribution(repo_type, repo_id, actor)
 
     def get_repo_for_download(self, repo_type: RepoType, repo_id: str, actor: Actor, *, light: bool = False) -> Repo:
-        """The repo if ``actor`` may read its files: for a gated repo, owners, members and site admins, or a
-        user whose access request was accepted (through a fine-grained token only if it may read gated repos).
-        Metadata (info, tree, refs, commits) stays readable through ``get_repo``."""
+        """The repo if ``actor`` may read its files (see ``may_download``): GatedRepoAuthRequiredError for an
+        anonymous caller, GatedRepoError for a signed-in one. Metadata (info, tree, refs, commits) stays
+        readable through ``get_repo``; every route and page that shows file content goes through here."""
         repo = self.get_repo(repo_type, repo_id, actor, light=light)
-        if repo.gated is None:
-            return repo
-        if access_to(actor, repo).member:
+        if self.may_download(repo, actor):
             return repo
         if actor.account is None:
             raise GatedRepoAuthRequiredError(repo.type.value, repo.repo_id)
+        raise GatedRepoError(repo.type.value, repo.repo_id, f"/{repo.type.url_prefix}{repo.repo_id}")
+
+    def may_download(self, repo: Repo, actor: Actor) -> bool:
+        """Whether ``actor``, who may read ``repo``, may also read its files: always for a repo that is not
+        gated; for a gated one, owners, members and site admins, or a user whose access request was accepted
+        (through a fine-grained token only if it may read gated repos)."""
+        if repo.gated is None or access_to(actor, repo).member:
+            return True
+        if actor.account is None:
+            return False
         token_may = actor.scopes is None or actor.scopes.can_read_gated_repos
-        if not (token_may and self._access_granted(repo, actor.account)):
-            raise GatedRepoError(repo.type.value, repo.repo_id, f"/{repo.type.url_prefix}{repo.repo_id}")
-        return repo
+        return token_may and self._access_granted(repo, actor.account)
 
     def _access_granted(self, repo: Repo, user: Account) -> bool:
         status = self.session.scalar(

@@ -15,7 +15,7 @@ from hubstead.accounts.permissions import Actor
 from hubstead.config import ScanningSettings
 from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
-from hubstead.errors import GatedRepoAuthRequiredError, GatedRepoError, UnsafeFileError
+from hubstead.errors import UnsafeFileError
 from hubstead.gitstore import GitRepo
 from hubstead.jobs.services import JobQueue
 from hubstead.repos.files import FileService, RepoEntry
@@ -106,11 +106,7 @@ class ScanService:
     def may_read_files(self, repo: Repo, actor: Actor) -> bool:
         """Whether ``actor`` may see what a scan found inside the files (the imports of a pickle are its
         content): what downloads need. Anyone who may see the repo sees each file's status."""
-        try:
-            self.files.repos.get_repo_for_download(repo.type, repo.repo_id, actor)
-        except (GatedRepoError, GatedRepoAuthRequiredError):
-            return False
-        return True
+        return self.files.repos.may_download(repo, actor)
 
     def unscanned(self, repo_pk: int, entries: Iterable[RepoEntry]) -> list[tuple[RepoEntry, ScanFormat, ContentKey]]:
         """The contents of scannable files among ``entries`` that have no result yet (each content once)."""

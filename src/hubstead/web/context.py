@@ -29,6 +29,7 @@ from hubstead.errors import InvalidInputError, PermissionDeniedError
 from hubstead.hub import Hub
 from hubstead.repos.commits import CommitService
 from hubstead.repos.files import FileService
+from hubstead.repos.gating import AccessRequestService
 from hubstead.repos.lfs import LfsService
 from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
@@ -48,6 +49,15 @@ MAX_UPLOAD_FIELD_BYTES = 1024 * 1024  # a field beside the upload form's files: 
 
 class CsrfError(PermissionDeniedError):
     """A form that did not come from one of our pages (or a page older than its cookie)."""
+
+
+class PageResponse(Exception):
+    """Ends a web route with ``response``, a page rendered while its unit of work was still open (the gate of a
+    gated repo); ``WebRoute`` returns it."""
+
+    def __init__(self, response: HTMLResponse) -> None:
+        super().__init__("page response")
+        self.response = response
 
 
 @dataclass
@@ -81,6 +91,10 @@ class WebContext:
     @cached_property
     def scans(self) -> ScanService:
         return ScanService(self.files, self.hub.settings.scanning, self.hub.jobs)
+
+    @cached_property
+    def access_requests(self) -> AccessRequestService:
+        return AccessRequestService(self.repos)
 
     @cached_property
     def search(self) -> SearchService:

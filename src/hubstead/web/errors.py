@@ -15,7 +15,7 @@ from starlette.responses import HTMLResponse, Response
 from hubstead import errors
 from hubstead.api.errors import handle_http_exception as api_http_exception
 from hubstead.api.errors import status_for
-from hubstead.web.context import CsrfError, WebContext, get_site
+from hubstead.web.context import CsrfError, PageResponse, WebContext, get_site
 
 log = logging.getLogger("hubstead.web")
 
@@ -62,7 +62,8 @@ def _message(exc: errors.HubsteadError, status: int) -> str:
 
 
 class WebRoute(APIRoute):
-    """A route whose errors are pages: our errors keep their status, anything else is a logged 500."""
+    """A route whose errors are pages: our errors keep their status, anything else is a logged 500. A route may
+    also end early with a page of its own (``PageResponse``: a gated repo's gate)."""
 
     def get_route_handler(self) -> Callable[[Request], Coroutine[Any, Any, Response]]:
         handler = super().get_route_handler()
@@ -70,6 +71,8 @@ class WebRoute(APIRoute):
         async def handle(request: Request) -> Response:
             try:
                 return await handler(request)
+            except PageResponse as page:
+                return page.response
             except errors.HubsteadError as exc:
                 status = status_for(exc)
                 return render_error(request, status, _message(exc, status))

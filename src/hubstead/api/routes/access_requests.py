@@ -12,13 +12,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep
-from hubstead.api.limits import json_body, row_id
+from hubstead.api.limits import BoundedJsonRoute, json_body, row_id
 from hubstead.api.payloads import iso
 from hubstead.errors import AccessRequestNotFoundError, InvalidInputError
+from hubstead.numbers import parse_decimal
 from hubstead.repos.gating import AccessRequestService
 from hubstead.repos.models import AccessRequestStatus, RepoType
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 PREFIX = "/api/{repo_type:repotypes}/{namespace}/{name}"
 
 
@@ -56,9 +57,10 @@ def _status(text: str) -> AccessRequestStatus:
 def _cursor(text: str | None) -> int | None:
     if text is None:
         return None
-    if not text.isdigit() or len(text) > 10:
+    cursor = parse_decimal(text, 10)
+    if cursor is None:
         raise InvalidInputError("cursor must be the id of a request (from the Link header)")
-    return int(text)
+    return cursor
 
 
 def _request_pk(text: str) -> int:

@@ -8,10 +8,11 @@ from fastapi import APIRouter
 
 from hubstead.accounts.services import AccountService
 from hubstead.api.deps import ActorDep, SessionDep
+from hubstead.api.limits import BoundedJsonRoute
 from hubstead.api.routes.tokens import token_info
 from hubstead.errors import AuthenticationError
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 @router.get("/api/whoami-v2")

@@ -15,14 +15,14 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from hubstead.accounts.models import Account, AccountType, Membership, OrgRole, TokenRole
 from hubstead.admin.services import AdminService
 from hubstead.api.deps import ActorDep, HubDep, SessionDep
-from hubstead.api.limits import MAX_ROW_ID, json_body, row_id
+from hubstead.api.limits import MAX_ROW_ID, BoundedJsonRoute, json_body, row_id
 from hubstead.api.payloads import iso
 from hubstead.api.routes.tokens import token_info
 from hubstead.audit.services import event_dict
 from hubstead.errors import InvalidInputError, TokenNotFoundError
 from hubstead.hub import Hub
 
-router = APIRouter(prefix="/api/hubstead/admin")
+router = APIRouter(prefix="/api/hubstead/admin", route_class=BoundedJsonRoute)
 
 
 async def get_admin(session: SessionDep, actor: ActorDep) -> AdminService:

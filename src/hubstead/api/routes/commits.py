@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import IO, Annotated, Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
-from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
-from hubstead.accounts.permissions import Actor
 from hubstead.api.bodies import SpooledBody, iter_chunks
 from hubstead.api.deps import (
     ActorDep,
@@ -18,18 +16,19 @@ from hubstead.api.deps import (
     DiscussionServiceDep,
     RepoServiceDep,
     ScanServiceDep,
+    SessionDep,
+    run_and_commit,
 )
-from hubstead.api.limits import json_body, json_value
+from hubstead.api.limits import BoundedJsonRoute, json_body, json_value
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
-from hubstead.discussions.services import DiscussionService, pr_number
+from hubstead.discussions.models import Discussion
+from hubstead.discussions.services import pr_number
 from hubstead.repos.cards import check_card
-from hubstead.repos.commits import CommitService, iter_lines
-from hubstead.repos.models import RepoType
-from hubstead.repos.services import RepoService
-from hubstead.scanning.services import ScanService
+from hubstead.repos.commits import iter_lines
+from hubstead.repos.models import Repo, RepoType
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 MAX_PREUPLOAD_BODY = 8 * 1024 * 1024  # 1,000 paths (up to 1,024 characters each, JSON-escaped) with their samples
 MAX_CARD_BODY = 8 * 1024 * 1024  # a card, as long as the website lets one be edited
 
@@ -68,6 +67,7 @@ async def create_commit(
     name: str,
     revision: str,
     body: SpooledBody,
+    session: SessionDep,
     repos: RepoServiceDep,
     commits: CommitServiceDep,
     discussions: DiscussionServiceDep,
@@ -75,45 +75,28 @@ async def create_commit(
     actor: ActorDep,
     base_url: BaseUrlDep,
     create_pr: str | None = None,
-) -> JSONResponse:
-    # The work runs in one thread and the answer is built here, on the event loop: once the commit holds the
-    # database's write lock (SQLite's single writer, PostgreSQL's repo row), nothing may wait for another thread
-    # of the pool, which concurrent commits may all be holding while they wait for that lock.
-    out = await run_in_threadpool(
-        _commit, repo_type, f"{namespace}/{name}", decode_param(revision), body, repos, commits, discussions, scans,
-        actor, base_url, create_pr,
-    )  # fmt: skip
-    return JSONResponse(out)
-
-
-def _commit(
-    repo_type: RepoType,
-    repo_id: str,
-    revision: str,
-    body: IO[bytes],
-    repos: RepoService,
-    commits: CommitService,
-    discussions: DiscussionService,
-    scans: ScanService,
-    actor: Actor,
-    base_url: str,
-    create_pr: str | None,
 ) -> dict[str, Any]:
+    repo_id, revision = f"{namespace}/{name}", decode_param(revision)
     lines = iter_lines(iter_chunks(body), commits.max_line_bytes)
-    pull_request = None
-    if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit
-        repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
-        pull_request, sha = discussions.commit_pull_request(
-            repo, actor, revision, lambda ref: commits.commit(repo, actor, ref, lines).sha
-        )
-    elif pr_number(revision) is not None:  # refs/pr/N: its author's or a maintainer's
-        repo, pull_request = discussions.get_pull_request_for_push(repo_type, repo_id, actor, revision)
-        sha = commits.commit(repo, actor, revision, lines).sha
-        discussions.record_commit(repo, pull_request, actor, sha)
-    else:
-        repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
-        sha = commits.commit(repo, actor, revision, lines).sha
-    scans.request_scan(repo.id, sha)  # once this request's unit of work has committed
+
+    def commit() -> tuple[Repo, str, Discussion | None]:
+        pull_request = None
+        if _flag(create_pr):  # open a pull request onto ``revision`` holding this commit
+            repo = discussions.get_repo_for_discussion(repo_type, repo_id, actor)
+            pull_request, sha = discussions.commit_pull_request(
+                repo, actor, revision, lambda ref: commits.commit(repo, actor, ref, lines).sha
+            )
+        elif pr_number(revision) is not None:  # refs/pr/N: its author's or a maintainer's
+            repo, pull_request = discussions.get_pull_request_for_push(repo_type, repo_id, actor, revision)
+            sha = commits.commit(repo, actor, revision, lines).sha
+            discussions.record_commit(repo, pull_request, actor, sha)
+        else:
+            repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
+            sha = commits.commit(repo, actor, revision, lines).sha
+        scans.request_scan(repo.id, sha)  # a job, queued in this unit of work
+        return repo, sha, pull_request
+
+    repo, sha, pull_request = await run_and_commit(session, commit)
     out: dict[str, Any] = {
         "success": True,
         "commitOid": sha,

@@ -12,14 +12,15 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict
 
 from hubstead.api.deps import ActorDep, DiscussionServiceDep
-from hubstead.api.limits import json_body
+from hubstead.api.limits import BoundedJsonRoute, json_body
 from hubstead.api.payloads import iso
 from hubstead.discussions.models import Discussion, DiscussionEvent, EventType
 from hubstead.discussions.services import DiscussionService, parse_stamp
 from hubstead.errors import InvalidInputError
+from hubstead.numbers import parse_decimal
 from hubstead.repos.models import Repo, RepoType
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 PREFIX = "/api/{repo_type:repotypes}/{namespace}/{name}/discussions"
 MAX_NUM_DIGITS = 9
@@ -55,9 +56,10 @@ class EditCommentBody(BaseModel):
 
 
 def _num(value: str) -> int:
-    if not value.isdigit() or len(value) > MAX_NUM_DIGITS or int(value) < 1:
+    number = parse_decimal(value, MAX_NUM_DIGITS)
+    if number is None or number < 1:
         raise InvalidInputError(f"Invalid discussion number: {value[:20]!r} (a positive integer)")
-    return int(value)
+    return number
 
 
 def _flag(value: str | None) -> bool:
@@ -141,9 +143,10 @@ def list_repo_discussions(
     author: str | None = None,
 ) -> dict[str, Any]:
     repo = discussions.get_repo(repo_type, f"{namespace}/{name}", actor)
-    if not p.isdigit() or len(p) > MAX_NUM_DIGITS:
+    page_number = parse_decimal(p, MAX_NUM_DIGITS)
+    if page_number is None:
         raise InvalidInputError("'p' must be a non-negative integer")
-    page = discussions.list_discussions(repo, int(p), author=author, kind=type, status=status)
+    page = discussions.list_discussions(repo, page_number, author=author, kind=type, status=status)
     names = discussions.account_names(d.author_id for d in page.items)
     counts = discussions.comment_counts(page.items)
     return {

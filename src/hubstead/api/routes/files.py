@@ -23,7 +23,7 @@ from hubstead.api.deps import (
     base_url_of,
     download_context,
 )
-from hubstead.api.limits import read_json
+from hubstead.api.limits import BoundedJsonRoute, read_json
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import security_file_status, tree_entry
 from hubstead.api.ranges import ranged_response
@@ -33,7 +33,7 @@ from hubstead.repos.files import RepoEntry, ResolvedFile
 from hubstead.repos.models import Repo, RepoType
 from hubstead.scanning.services import ScanService
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 # resolve: the busiest routes, matched before every other router (no other route has "resolve" as a
 # namespace's third segment, and the namespace convertor leaves /api/ URLs to the routers that own them)
 MAX_PATHS_INFO = 1000
@@ -244,10 +244,7 @@ def list_repo_tree(
 async def paths_info_body(request: Request) -> tuple[list[str], bool]:
     """Paths and expand flag, from a form (what huggingface_hub sends) or a JSON body, either of them capped."""
     if request.headers.get("content-type", "").startswith("application/json"):
-        try:
-            data = await read_json(request, MAX_PATHS_INFO_BODY)
-        except InvalidInputError:
-            raise InvalidInputError("paths-info: the body is not valid JSON") from None
+        data = await read_json(request, MAX_PATHS_INFO_BODY)
         if not isinstance(data, dict):
             raise InvalidInputError("paths-info: expected a JSON object")
         paths, expand = data.get("paths", []), data.get("expand", False)

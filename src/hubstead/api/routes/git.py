@@ -24,6 +24,7 @@ from starlette.types import Receive, Scope, Send
 from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, HubDep, RepoServiceDep
 from hubstead.api.errors import error_response
+from hubstead.api.limits import BoundedJsonRoute
 from hubstead.discussions.services import DiscussionService, may_discuss
 from hubstead.errors import HubsteadError, InvalidInputError, RepoNotFoundError
 from hubstead.gitstore.hooks import HookHandler, HookVerdict, IncomingObjects, RefUpdate, hook_channel
@@ -37,7 +38,7 @@ from hubstead.repos.services import RepoService, access_to, ref_of
 from hubstead.scanning.services import ScanService
 
 log = logging.getLogger("hubstead.api.git")
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 NO_CACHE = {
     "Cache-Control": "no-cache, max-age=0, must-revalidate",
@@ -46,6 +47,9 @@ NO_CACHE = {
 }
 GZIP = frozenset({"gzip", "x-gzip"})
 INFLATE_CHUNK = 64 * 1024
+# git gzips only fetch negotiations (wants and haves; git's own http-backend buffers at most 10 MB of a request),
+# never pushes: a gzipped body inflating past this is a bomb
+MAX_INFLATED_BODY = 64 * 1024 * 1024
 LFS_JSON = "application/vnd.git-lfs+json"
 
 
@@ -121,6 +125,13 @@ class GitServiceResponse(Response):
             await send({"type": "http.response.body", "body": b"", "more_body": False})
         elif state.bad_body:
             await error_response(400, "The request body is not valid gzip")(scope, receive, send)
+        elif state.too_large:
+            message = f"The request body inflates to more than the {MAX_INFLATED_BODY} bytes allowed"
+            await error_response(413, message)(scope, receive, send)
+        elif result.returncode != 0 and b"protocol error" in result.stderr:
+            # git read something that is not its protocol: the caller's mistake, in git's own words
+            reason = result.stderr.decode("utf-8", "replace").strip().splitlines()[-1].removeprefix("fatal: ")
+            await error_response(400, f"Malformed git request: {reason[:200]}")(scope, receive, send)
         elif result.returncode != 0:
             await error_response(500, f"git {self.run.service.command} failed")(scope, receive, send)
         else:
@@ -132,13 +143,16 @@ class GitServiceResponse(Response):
 class _StreamState:
     started: bool = False
     bad_body: bool = False
+    too_large: bool = False
     body_done: anyio.Event = field(default_factory=anyio.Event)
     result: ServiceResult | None = None
 
 
 async def _request_body(receive: Receive, gzip: bool, state: _StreamState) -> AsyncGenerator[bytes, None]:
-    """The request body as it arrives; a gzipped one is inflated in bounded pieces (no zip bomb in memory)."""
+    """The request body as it arrives; a gzipped one is inflated in bounded pieces (no zip bomb in memory), and
+    to MAX_INFLATED_BODY bytes at most: past that, git sees the body end and ``state.too_large`` says why."""
     inflater = zlib.decompressobj(wbits=16 + zlib.MAX_WBITS) if gzip else None
+    inflated = 0
     try:
         while True:
             message = await receive()
@@ -150,11 +164,19 @@ async def _request_body(receive: Receive, gzip: bool, state: _StreamState) -> As
                     yield chunk
             else:
                 while chunk:
-                    yield inflater.decompress(chunk, INFLATE_CHUNK)
+                    piece = inflater.decompress(chunk, INFLATE_CHUNK)
+                    inflated += len(piece)
+                    if inflated > MAX_INFLATED_BODY:
+                        state.too_large = True
+                        return
+                    yield piece
                     chunk = inflater.unconsumed_tail
             if not message.get("more_body", False):
                 break
         if inflater is not None and (tail := inflater.flush()):
+            if inflated + len(tail) > MAX_INFLATED_BODY:
+                state.too_large = True
+                return
             yield tail
     except zlib.error:
         state.bad_body = True
@@ -357,11 +379,13 @@ def _locks_not_implemented() -> Response:
     return JSONResponse(body, status_code=501, headers={"X-Error-Message": message}, media_type=LFS_JSON)
 
 
-@router.api_route("/{namespace}/{name}.git/info/lfs/locks{rest:path}", methods=["GET", "POST"])
+@router.get("/{namespace}/{name}.git/info/lfs/locks{rest:path}", operation_id="lfs_locks_model_get")
+@router.post("/{namespace}/{name}.git/info/lfs/locks{rest:path}", operation_id="lfs_locks_model_post")
 def lfs_locks_model(namespace: str, name: str, rest: str) -> Response:
     return _locks_not_implemented()
 
 
-@router.api_route("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/locks{rest:path}", methods=["GET", "POST"])
+@router.get("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/locks{rest:path}", operation_id="lfs_locks_get")
+@router.post("/{repo_type:repoprefix}/{namespace}/{name}.git/info/lfs/locks{rest:path}", operation_id="lfs_locks_post")
 def lfs_locks(repo_type: RepoType, namespace: str, name: str, rest: str) -> Response:
     return _locks_not_implemented()

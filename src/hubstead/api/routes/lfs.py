@@ -19,7 +19,7 @@ from hubstead.api.deps import (
     ScanServiceDep,
     SessionDep,
 )
-from hubstead.api.limits import read_json
+from hubstead.api.limits import BoundedJsonRoute, read_json
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
 from hubstead.hub import Hub
@@ -31,7 +31,7 @@ from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import RepoService
 from hubstead.scanning.services import ScanService
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 LFS_JSON = "application/vnd.git-lfs+json"
 MAX_LFS_JSON = 4 * 1024 * 1024  # a batch of 1,000 objects (our limit; clients send 100 to 500) and their refs
 
@@ -171,7 +171,8 @@ async def complete_lfs_multipart(
     return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
 
 
-@router.api_route("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", methods=["GET", "HEAD"])
+@router.get("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", operation_id="download_lfs_object_get")
+@router.head("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", operation_id="download_lfs_object_head")
 def download_lfs_object(
     request: Request, repo_pk: int, oid: str, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
 ) -> Response:

@@ -6,14 +6,24 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from hubstead.accounts.permissions import Actor
 from hubstead.accounts.services import AccountService
 from hubstead.api.deps import ActorDep, RepoServiceDep, SessionDep, StatsServiceDep
+from hubstead.api.limits import BoundedJsonRoute
 from hubstead.api.payloads import iso
-from hubstead.errors import AuthenticationError
+from hubstead.errors import AuthenticationError, PermissionDeniedError
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import access_to
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
+
+
+def _require_liker(actor: Actor, verb: str) -> None:
+    """A like is a write to the account: a read token may not (as on huggingface.co)."""
+    if actor.account is None:
+        raise AuthenticationError(f"You must be authenticated to {verb} a repository")
+    if not actor.may_write_at_all:
+        raise PermissionDeniedError(f"A read-only token cannot {verb} a repository: use a write token")
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/like")
@@ -21,8 +31,8 @@ def like_repo(
     repo_type: RepoType, namespace: str, name: str, repos: RepoServiceDep, stats: StatsServiceDep, actor: ActorDep
 ) -> dict[str, Any]:
     repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
-    if actor.account is None:
-        raise AuthenticationError("You must be authenticated to like a repository")
+    _require_liker(actor, "like")
+    assert actor.account is not None
     stats.like(actor.account, repo)
     return {"likes": repo.likes}
 
@@ -32,8 +42,8 @@ def unlike_repo(
     repo_type: RepoType, namespace: str, name: str, repos: RepoServiceDep, stats: StatsServiceDep, actor: ActorDep
 ) -> dict[str, Any]:
     repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
-    if actor.account is None:
-        raise AuthenticationError("You must be authenticated to unlike a repository")
+    _require_liker(actor, "unlike")
+    assert actor.account is not None
     stats.unlike(actor.account, repo)
     return {"likes": repo.likes}
 

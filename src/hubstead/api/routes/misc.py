@@ -9,8 +9,9 @@ from sqlalchemy import text
 
 from hubstead import __version__
 from hubstead.api.deps import SessionDep
+from hubstead.api.limits import BoundedJsonRoute
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 @router.get("/api/health")

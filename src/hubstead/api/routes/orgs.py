@@ -14,11 +14,11 @@ from starlette.responses import JSONResponse, Response
 from hubstead.accounts.models import Membership, OrgRole
 from hubstead.accounts.orgs import OrgMemberService
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, SessionDep
-from hubstead.api.limits import json_body
+from hubstead.api.limits import BoundedJsonRoute, json_body
 from hubstead.api.routes.admin import member_info
 from hubstead.errors import InvalidInputError
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 async def get_org_members(session: SessionDep) -> OrgMemberService:

@@ -10,14 +10,15 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, RepoServiceDep
-from hubstead.api.limits import json_body
+from hubstead.api.limits import BoundedJsonRoute, json_body
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import commit_item
 from hubstead.errors import InvalidInputError
+from hubstead.numbers import parse_decimal
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import author_email
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 def _refs(refs: dict[str, str], prefix: str) -> list[dict[str, str]]:
@@ -61,9 +62,10 @@ def list_repo_commits(
 ) -> Response:
     params = request.query_params
     page_text, limit_text = params.get("p", "0"), params.get("limit", str(hub.settings.commits_page_size))
-    if not page_text.isdigit() or not limit_text.isdigit() or int(limit_text) < 1:
+    page, limit = parse_decimal(page_text, 9), parse_decimal(limit_text)
+    if page is None or limit is None or limit < 1:
         raise InvalidInputError("'p' and 'limit' must be non-negative integers")
-    page, limit = int(page_text), min(int(limit_text), 1000)
+    limit = min(limit, 1000)
     repo = repos.get_repo(repo_type, f"{namespace}/{name}", actor)
     commits, total = files.list_commits(repo, decode_param(revision), page * limit, limit)
     headers = {"X-Total-Count": str(total)}

@@ -8,14 +8,14 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, RepoServiceDep, ScanServiceDep
-from hubstead.api.limits import json_body
+from hubstead.api.limits import BoundedJsonRoute, json_body
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_info, repo_url, security_repo_status, sibling
 from hubstead.errors import InvalidInputError, RepoAlreadyExistsError
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import RepoSettings
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 EXPAND = {
     RepoType.MODEL: {

@@ -9,14 +9,16 @@ from fastapi import APIRouter, Request
 from starlette.responses import JSONResponse, Response
 
 from hubstead.api.deps import ActorDep, BaseUrlDep, FileServiceDep, HubDep, SearchServiceDep
+from hubstead.api.limits import BoundedJsonRoute
 from hubstead.api.payloads import repo_info, repo_summary, sibling
 from hubstead.api.routes.repos import EXPAND
 from hubstead.errors import InvalidInputError
+from hubstead.numbers import parse_decimal
 from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.search import RepoQuery
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 TRUE = frozenset({"1", "true", "yes", "on"})
 
 
@@ -33,7 +35,7 @@ def _query(request: Request, repo_type: RepoType, page_size: int) -> RepoQuery:
     if direction not in (None, "", "-1", "1"):
         raise InvalidInputError("direction must be -1 (descending) or 1 (ascending)")
     limit_text = params.get("limit") or str(page_size)
-    if not limit_text.isdigit():
+    if parse_decimal(limit_text) is None:
         raise InvalidInputError("limit must be a positive integer")
     gated = params.get("gated")
     return RepoQuery(

@@ -17,11 +17,11 @@ from hubstead.accounts.permissions import Actor
 from hubstead.accounts.sessions import SessionService
 from hubstead.api.deps import SESSION_COOKIE, ActorDep, HubDep, SessionDep, client_ip
 from hubstead.api.errors import error_response
-from hubstead.api.limits import json_body, row_id
+from hubstead.api.limits import BoundedJsonRoute, json_body, row_id
 from hubstead.api.payloads import iso
 from hubstead.errors import RateLimitedError, SessionNotFoundError
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 async def get_sessions(session: SessionDep) -> SessionService:

@@ -15,10 +15,10 @@ from hubstead.accounts.sessions import SESSION_LIFETIME
 from hubstead.accounts.signin import SignInService
 from hubstead.api.deps import SESSION_COOKIE, HubDep, SessionDep, client_ip
 from hubstead.api.errors import error_response
-from hubstead.api.limits import json_body
+from hubstead.api.limits import BoundedJsonRoute, json_body
 from hubstead.errors import RateLimitedError
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 class LoginBody(BaseModel):

@@ -11,11 +11,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from hubstead.accounts.models import Token, TokenRole
 from hubstead.accounts.tokens import TokenService
 from hubstead.api.deps import ActorDep, SessionDep
-from hubstead.api.limits import json_body, row_id
+from hubstead.api.limits import BoundedJsonRoute, json_body, row_id
 from hubstead.api.payloads import iso
 from hubstead.errors import TokenNotFoundError
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 
 
 def token_info(token: Token) -> dict[str, Any]:

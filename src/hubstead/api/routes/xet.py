@@ -14,7 +14,7 @@ from starlette.responses import JSONResponse, Response
 
 from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, BaseUrlDep, HubDep, RepoServiceDep, SessionDep
-from hubstead.api.limits import read_body, read_body_page_aligned, read_json
+from hubstead.api.limits import BoundedJsonRoute, read_body, read_body_page_aligned, read_json
 from hubstead.api.middleware import decode_param
 from hubstead.api.ranges import ranged_response
 from hubstead.errors import (
@@ -22,9 +22,11 @@ from hubstead.errors import (
     InvalidInputError,
     NotFoundError,
     PayloadTooLargeError,
+    PermissionDeniedError,
     XetFormatError,
 )
 from hubstead.hub import Hub
+from hubstead.numbers import parse_decimal
 from hubstead.repos.files import FileService
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import RepoService
@@ -41,7 +43,7 @@ from hubstead.xet.services import (
 from hubstead.xet.tokens import CasGrant
 from hubstead.xet.xorb import MAX_XORB_SERIALIZED
 
-router = APIRouter()
+router = APIRouter(route_class=BoundedJsonRoute)
 CAS_PREFIX = "/api/hubstead/xet"
 MAX_SHARD_BYTES = 80 * 1024 * 1024
 MAX_TELEMETRY_BYTES = 1024 * 1024
@@ -186,8 +188,11 @@ async def upload_granted_xorb(
     """The body is checked as a direct upload is (every chunk hashed, the xorb hash recomputed: stronger than the
     grant's CRC, which is therefore not recomputed) and stored at once; the commit that follows confirms it."""
     params = request.query_params
+    checksum = -1 if crc == "-1" else parse_decimal(crc, 20)
+    if checksum is None:
+        raise PermissionDeniedError("This upload URL is not signed")
     hub.signer.verify(
-        _grant_upload_path(xorb_hash, grant_id, length, int(crc)), params.get("expires"), params.get("sig")
+        _grant_upload_path(xorb_hash, grant_id, length, checksum), params.get("expires"), params.get("sig")
     )
     body = await read_body_page_aligned(request, length)
     if len(body) != length:
@@ -281,7 +286,8 @@ def get_reconstruction_v2(
     return body
 
 
-@router.api_route(CAS_PREFIX + "/xorbs/{name}", methods=["GET", "HEAD"])
+@router.get(CAS_PREFIX + "/xorbs/{name}", operation_id="get_xorb_bytes_get")
+@router.head(CAS_PREFIX + "/xorbs/{name}", operation_id="get_xorb_bytes_head")
 def get_xorb_bytes(request: Request, name: str, hub: HubDep) -> Response:
     """Byte ranges of a stored xorb, for whoever holds a URL a reconstruction signed (``name`` is the xorb
     hash and the upload's nonce, which the signature covers, as it covers the ranges the URL may read)."""

@@ -1,5 +1,8 @@
 """Files and versions: the tree at any branch, tag or commit, one file, its raw text, the history, one commit
-and its diff."""
+and its diff.
+
+The tree and the history are metadata, readable by whoever may read the repo; a file's page, its raw text and
+a commit's diff are file content: of a gated repo, only for those ``resolve`` would serve (``get_repo_for_files``)."""
 
 from __future__ import annotations
 
@@ -13,7 +16,7 @@ from hubstead.errors import InvalidInputError
 from hubstead.repos.models import Repo
 from hubstead.web.context import WebContext, WebContextDep
 from hubstead.web.highlight import highlight_lines
-from hubstead.web.routes.repo import page_context
+from hubstead.web.repo_page import get_repo_for_files, page_context
 from hubstead.web.routing import RepoTypeDep, repo_route, web_router
 
 router = web_router()
@@ -73,7 +76,7 @@ def show_tree(
 def show_file(
     ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str, revision: str, path: str
 ) -> HTMLResponse:
-    repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
+    repo = get_repo_for_files(ctx, kind, f"{namespace}/{name}")
     revision, path = decode_param(revision), decode_param(path)
     git, file = ctx.files.get_file(repo, revision, path)
     scan = ctx.scans.file_statuses(repo, file.commit, [file.entry]).get(file.entry.path)
@@ -113,7 +116,7 @@ def show_raw_file(
     ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str, revision: str, path: str
 ) -> Response:
     """The file as git stores it (an LFS file's pointer), as plain text that no browser runs."""
-    repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
+    repo = get_repo_for_files(ctx, kind, f"{namespace}/{name}")
     git, file = ctx.files.get_file(repo, decode_param(revision), decode_param(path))
     if file.entry.lfs is None:  # the bytes themselves (an LFS file's raw text is only its pointer)
         ctx.scans.check_download(repo.id, file.entry)
@@ -149,7 +152,7 @@ def list_commits_page(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, nam
 
 @repo_route(router, "/commit/{sha}")
 def show_commit(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str, sha: str) -> HTMLResponse:
-    repo = ctx.repos.get_repo(kind, f"{namespace}/{name}", ctx.actor)
+    repo = get_repo_for_files(ctx, kind, f"{namespace}/{name}")  # the diff shows the files' lines
     commit, diffs = ctx.files.get_commit(repo, decode_param(sha))
     return ctx.render(
         "repo/commit.html",

@@ -15,9 +15,9 @@ from hubstead.errors import AuthenticationError, HubsteadError, InvalidInputErro
 from hubstead.repos.models import Repo, RepoType
 from hubstead.repos.services import SPACE_SDKS, RepoSettings
 from hubstead.web.context import WebContext, WebContextDep
+from hubstead.web.repo_page import get_repo_for_files, page_context
 from hubstead.web.repo_view import read_text
 from hubstead.web.routes.files import breadcrumbs
-from hubstead.web.routes.repo import page_context
 from hubstead.web.routing import RepoTypeDep, repo_route, web_router
 from hubstead.web.site import repo_path, rev_path
 from hubstead.web.uploads import NewFile, commit_files
@@ -120,7 +120,9 @@ def _base_name(filename: str) -> str:
 def show_edit(
     ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str, revision: str, path: str
 ) -> HTMLResponse:
-    repo = ctx.repos.get_repo_for_write(kind, f"{namespace}/{name}", ctx.actor)
+    repo_id = f"{namespace}/{name}"
+    ctx.repos.get_repo_for_write(kind, repo_id, ctx.actor)
+    repo = get_repo_for_files(ctx, kind, repo_id)  # the editor shows the file's text (writers pass the gate)
     revision, path = decode_param(revision), decode_param(path)
     git, sha = ctx.files.resolve(repo, revision)
     current = read_text(git, sha, path)

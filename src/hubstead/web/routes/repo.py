@@ -1,34 +1,22 @@
-"""A repo's page: its card, the metadata panel, snippets to use it, and the like button."""
+"""A repo's page: its card (public even when the repo is gated, with the gate's panel above it), the metadata
+panel, snippets to use it, the like button, and the gate's form to ask for access."""
 
 from __future__ import annotations
 
-from typing import Any
-
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
-from hubstead.accounts.permissions import repo_access
 from hubstead.errors import AuthenticationError
 from hubstead.repos.cards import split_front_matter
-from hubstead.repos.models import Repo
 from hubstead.repos.services import DEFAULT_BRANCH
-from hubstead.web.context import WebContext, WebContextDep
+from hubstead.web.context import WebContextDep
 from hubstead.web.markdown import LinkBase
+from hubstead.web.repo_page import asked_fields, page_context
 from hubstead.web.repo_view import README, read_text, side_panel, snippets
+from hubstead.web.routes.accounts import safe_next
 from hubstead.web.routing import RepoTypeDep, repo_route, web_router
 from hubstead.web.site import repo_path
 
 router = web_router()
-
-
-def page_context(ctx: WebContext, repo: Repo, tab: str) -> dict[str, Any]:
-    """What the header of every repo page shows."""
-    return {
-        "repo": repo,
-        "tab": tab,
-        "can_write": repo_access(ctx.actor, repo.namespace, repo.private).write,
-        "liked": ctx.user is not None and ctx.stats.has_liked(ctx.user, repo),
-        "path": repo_path(repo.type, repo.repo_id),
-    }
 
 
 @repo_route(router)
@@ -67,3 +55,16 @@ def toggle_like(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str
     if "application/json" in ctx.request.headers.get("accept", ""):
         return JSONResponse({"likes": repo.likes, "liked": ctx.field("like", "1") != "0"})
     return ctx.redirect(repo_path(repo.type, repo.repo_id))
+
+
+@repo_route(router, "/ask-access", methods=("POST",))
+def ask_access_page(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) -> Response:
+    """The gate's form: ask for the files of a gated repo (given at once by an ``auto`` gate), then back to the
+    page that showed the gate."""
+    repo_id = f"{namespace}/{name}"
+    repo = ctx.repos.get_repo(kind, repo_id, ctx.actor)
+    if ctx.user is None:
+        raise AuthenticationError("Sign in to ask for access")
+    ctx.access_requests.ask_access(ctx.actor, kind, repo_id, asked_fields(repo, ctx.form))
+    target = ctx.field("next")
+    return ctx.redirect(safe_next(target) if target else repo_path(repo.type, repo.repo_id))
