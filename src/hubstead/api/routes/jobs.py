@@ -10,13 +10,13 @@ from fastapi import APIRouter, Depends, Query
 
 from hubstead.admin.services import AdminService, JobSubjects
 from hubstead.api.deps import ActorDep, HubDep, SessionDep
-from hubstead.api.limits import MAX_ROW_ID, row_id
+from hubstead.api.limits import MAX_ROW_ID, BoundedJsonRoute, row_id
 from hubstead.api.payloads import iso
 from hubstead.errors import InvalidInputError, JobNotFoundError
 from hubstead.jobs.models import Job, JobState
 from hubstead.repos.models import RepoType
 
-router = APIRouter(prefix="/api/hubstead/admin/jobs")
+router = APIRouter(prefix="/api/hubstead/admin/jobs", route_class=BoundedJsonRoute)
 MAX_FILTER = 200
 
 
