@@ -49,6 +49,8 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        for finding in await asyncio.to_thread(hub.reconcile):  # before the first request (repos/reconcile.py)
+            log.warning("start-up check: %s", finding)
         retention = settings.audit_retention_days
         pruner = asyncio.create_task(prune_periodically(hub.sessions, retention)) if retention else None
         if settings.jobs.in_process_worker:

@@ -23,6 +23,8 @@ from hubstead.jobs.worker import Worker
 from hubstead.objects.signing import UrlSigner
 from hubstead.ratelimit import InMemoryRateLimiter, RateLimiter
 from hubstead.repos.lfs import LfsLimits
+from hubstead.repos.reconcile import Finding, Reconciler
+from hubstead.repos.services import RepoService
 from hubstead.repos.stats import RecentRequesters
 from hubstead.storage import BlobStore, LocalBlobStore
 from hubstead.xet.services import RecentXetHashes
@@ -116,6 +118,13 @@ class Hub:
             worker.drain(timeout)
         finally:
             worker.close()
+
+    def reconcile(self, *, repair: bool = True, remove_orphans: bool = False) -> list[Finding]:
+        """Bring the database into agreement with git after a crash (``hubstead serve`` does before it serves;
+        ``hubstead admin check``): what disagreed, and what was repaired (hubstead.repos.reconcile)."""
+        with self.sessions.begin() as session:
+            repos = RepoService(session, self.git, self.blobs)
+            return Reconciler(repos, self.git).check(repair=repair, remove_orphans=remove_orphans)
 
     def convert_to_xet(self, session: Session, oid: str, repo_pk: int | None = None) -> None:
         """Queue the chunking of a newly uploaded LFS object into xorbs, in the unit of work that records it (it

@@ -234,6 +234,21 @@ def create_org(args: argparse.Namespace) -> int:
     return 0
 
 
+def check(args: argparse.Namespace) -> int:
+    """Compare every repo's database row with its git repository; exit 1 while something is left unrepaired."""
+    settings = Settings(**({"data_dir": args.data_dir} if args.data_dir else {}))
+    hub = Hub.from_settings(settings)
+    try:
+        findings = hub.reconcile(repair=args.repair, remove_orphans=args.repair)
+    finally:
+        hub.close()
+    for finding in findings:
+        print(finding)
+    left = sum(not f.repaired for f in findings)
+    print(f"{len(findings)} found, {len(findings) - left} repaired", file=sys.stderr)
+    return 1 if left else 0
+
+
 def add_parser(sub: Any) -> None:
     admin = sub.add_parser("admin", help="manage users, tokens and organisations")
     commands = admin.add_subparsers(dest="admin_command", required=True)
@@ -309,6 +324,16 @@ def add_parser(sub: Any) -> None:
     reset.add_argument("name")
     reset.add_argument("--password-stdin", action="store_true", help="read the new password from standard input")
     reset.set_defaults(func=reset_password)
+
+    checking = commands.add_parser(
+        "check", help="compare the database with git (as serve does at start-up); --repair makes the database follow"
+    )
+    checking.add_argument(
+        "--repair",
+        action="store_true",
+        help="record git's tips in the database, and remove git repositories no repo names (older than an hour)",
+    )
+    checking.set_defaults(func=check)
 
     org = commands.add_parser("create-org", help="create an organisation")
     org.add_argument("org")

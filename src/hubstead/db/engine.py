@@ -7,6 +7,8 @@ from typing import Any
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from hubstead.db import outcomes
+
 SQLITE_POOL_SIZE = 20  # connections kept open: more than the requests a server usually runs at once
 
 
@@ -32,4 +34,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    factory = sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
+    outcomes.install(factory)  # what a unit of work does to git and files once it knows how it ended
+    return factory

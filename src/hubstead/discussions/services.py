@@ -299,7 +299,7 @@ class DiscussionService:
         if tip is None:
             raise RevisionNotFoundError(f"Invalid rev id: {discussion.target_branch}")
         # a ref of this number can only be the leftover of an opening that was rolled back: take it over
-        git.update_ref(discussion.git_ref, tip, git.ref_target(discussion.git_ref))
+        self.repos.move_ref(repo, discussion.git_ref, tip, git.ref_target(discussion.git_ref))
 
     # --- pushing to pull requests -------------------------------------------------------------
 
@@ -480,7 +480,7 @@ class DiscussionService:
             raise RevisionNotFoundError(f"Invalid rev id: {target if tip is None else discussion.git_ref}")
         new = self._merged_tip(git, discussion, tip, head, actor.account)
         if new != tip:
-            git.update_ref(target, new, tip)  # ConcurrentUpdateError (409) if the branch moved meanwhile
+            self.repos.move_ref(repo, target, new, tip)  # ConcurrentUpdateError (409) if the branch moved meanwhile
             if target == f"refs/heads/{DEFAULT_BRANCH}":
                 self.repos.record_commit(repo, new)
         if text:

@@ -242,7 +242,7 @@ class CommitService:
             message = request.summary + (f"\n\n{request.description}" if request.description else "")
             sha = git.write_commit(tree, [tip], message, actor.account.name, author_email(actor.account))
             try:
-                git.update_ref(ref, sha, tip)
+                self.repos.move_ref(repo, ref, sha, tip)
             except ConcurrentUpdateError:
                 if request.parent_commit:
                     raise StaleParentCommitError() from None

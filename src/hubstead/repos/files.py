@@ -150,7 +150,7 @@ class FileService:
         sha = git.resolve(starting_point or DEFAULT_BRANCH)
         if git.ref_target(f"refs/heads/{branch}") is not None:
             raise RefAlreadyExistsError(f"Reference refs/heads/{branch} already exists")
-        git.update_ref(f"refs/heads/{branch}", sha, None)
+        self.repos.move_ref(repo, f"refs/heads/{branch}", sha, None)
         return sha
 
     def delete_branch(self, repo: Repo, branch: str) -> None:
@@ -160,7 +160,7 @@ class FileService:
         old = git.ref_target(f"refs/heads/{branch}")
         if old is None:
             raise RevisionNotFoundError(f"Invalid rev id: {branch}")
-        git.delete_ref(f"refs/heads/{branch}")
+        self.repos.move_ref(repo, f"refs/heads/{branch}", None, old)
 
     def create_tag(self, repo: Repo, revision: str, tag: str, message: str | None, tagger: tuple[str, str]) -> str:
         git = self.repos.open_git(repo)
@@ -176,7 +176,7 @@ class FileService:
         if message:
             git.create_annotated_tag(tag, sha, message, *tagger)
             return sha
-        git.update_ref(f"refs/tags/{tag}", sha, None)
+        self.repos.move_ref(repo, f"refs/tags/{tag}", sha, None)
         return sha
 
     def delete_tag(self, repo: Repo, tag: str) -> None:

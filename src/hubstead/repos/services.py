@@ -14,13 +14,16 @@ from hubstead.accounts.permissions import Access, Actor, namespace_access, repo_
 from hubstead.accounts.services import AccountService
 from hubstead.audit.services import AuditLog
 from hubstead.db.base import utcnow
+from hubstead.db.outcomes import after_commit, on_rollback
 from hubstead.errors import (
     AuthenticationError,
     BlobNotFoundError,
+    ConcurrentUpdateError,
     GatedRepoAuthRequiredError,
     GatedRepoError,
     InvalidInputError,
     PermissionDeniedError,
+    RefAlreadyExistsError,
     RepoAlreadyExistsError,
     RepoNotFoundError,
 )
@@ -273,7 +276,9 @@ class RepoService:
         self.session.execute(delete(RepoLfsObject).where(RepoLfsObject.repo_id == repo.id))
         self.session.delete(repo)
         self.session.flush()
-        self.git.delete(key)
+        # the files go once the row is gone for good: a crash in between leaves an unlisted directory (which
+        # `hubstead admin check` reports), never a listed repo without its history
+        after_commit(self.session, lambda: self.git.delete(key))
 
     def _require_admin(self, actor: Actor, repo: Repo) -> None:
         # owners, org writers/admins and site admins may manage a repo; read-only tokens may not
@@ -297,6 +302,7 @@ class RepoService:
         new_key = ref_of(repo).storage_key
         if new_key != old_key:
             self.git.move(old_key, new_key)
+            on_rollback(self.session, lambda: self.git.move(new_key, old_key))
         return repo
 
     def update_settings(self, actor: Actor, repo_type: RepoType, repo_id: str, settings: RepoSettings) -> Repo:
@@ -320,6 +326,29 @@ class RepoService:
             repo.protect_main = settings.protect_main
         self.session.flush()
         return repo
+
+    def move_ref(self, repo: Repo, ref: str, new: str | None, old: str | None) -> None:
+        """Create, move or delete (``new`` None) ``ref`` if it is still at ``old`` (None: absent), as part of this
+        unit of work: if the unit rolls back, its commit included, the ref goes back to ``old``, unless it has
+        moved on since (then what was built on it stays, and the next commit records it)."""
+        git = self.open_git(repo)
+        if new is None:
+            git.delete_ref(ref, old)
+        else:
+            git.update_ref(ref, new, old)
+        key = ref_of(repo).storage_key
+
+        def undo() -> None:  # possibly in another thread: a repository object of its own
+            git = self.git.open(key)
+            try:
+                if old is None:
+                    git.delete_ref(ref, new)
+                else:
+                    git.update_ref(ref, old, new)
+            except (ConcurrentUpdateError, RefAlreadyExistsError):
+                pass
+
+        on_rollback(self.session, undo)
 
     def record_commit(self, repo: Repo, sha: str) -> None:
         """Refresh what the DB knows after ``sha`` landed on the default branch (API commit or git push):
