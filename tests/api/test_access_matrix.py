@@ -289,6 +289,8 @@ REPO_CALLS = [
     Call("tree-folder", "list_repo_tree", "GET", "{api}/tree/main/folder", "read"),
     Call("paths-info", "get_paths_info", "POST", "{api}/paths-info/main", "read", data={"paths": "hello.txt"}),
     Call("refs", "list_repo_refs", "GET", "{api}/refs", "read"),
+    Call("auth-check", "auth_check", "GET", "{api}/auth-check", "files"),
+    Call("auth-check-write", "auth_check_write", "GET", "{api}/auth-check/write", "write"),
     Call("commits", "list_repo_commits", "GET", "{api}/commits/main", "read"),
     Call("likers", "list_repo_likers", "GET", "{api}/likers", "read"),
     Call("xet-read-token", "get_xet_read_token", "GET", "{api}/xet-read-token/main", "files"),

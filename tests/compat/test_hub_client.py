@@ -55,7 +55,7 @@ def test_create_repo_of_each_type_starts_with_gitattributes(api: HfApi, repo_typ
     assert url.repo_id == "alice/thing"
     assert url.repo_type == repo_type
     files = api.list_repo_files("alice/thing", repo_type=repo_type)
-    assert files == [".gitattributes"]
+    assert files == [".gitattributes", "README.md"] if repo_type == "space" else [".gitattributes"]
     commits = api.list_repo_commits("alice/thing", repo_type=repo_type)
     assert [c.title for c in commits] == ["initial commit"]
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import html
+import re
 from datetime import UTC, datetime
 from typing import Any
 
@@ -39,6 +41,7 @@ def tree_entry(
     return out
 
 
+DISCUSSION_REFERENCE = re.compile(r"(?<![\w&])#(\d{1,9})\b")  # "#12", not "&#12;" (an escaped character)
 NO_AV_SCAN = {"status": "unscanned", "message": "This hub runs no antivirus scan"}
 NOT_A_PICKLE = {"status": "unscanned", "message": "Not a pickle-based format"}
 IMPORTS_HIDDEN = "The imports found are shown to those who may download this repository's files"
@@ -81,14 +84,27 @@ def sibling(item: RepoEntry, blobs: bool) -> dict[str, Any]:
     return out
 
 
-def commit_item(commit: CommitMeta) -> dict[str, Any]:
-    return {
+def commit_item(commit: CommitMeta, repo_url: str | None = None) -> dict[str, Any]:
+    """A commit in a listing; with ``repo_url`` (``?expand[]=formatted``), its title and message as HTML too
+    (``formatted``: ``{"title", "message"}``), with ``#N`` linked to the repo's discussion N."""
+    out: dict[str, Any] = {
         "id": commit.sha,
         "title": commit.title,
         "message": commit.message,
         "date": iso(commit.date),
         "authors": [{"user": commit.author_name}],
     }
+    if repo_url is not None:
+        out["formatted"] = {
+            "title": formatted_text(commit.title, repo_url),
+            "message": formatted_text(commit.message, repo_url),
+        }
+    return out
+
+
+def formatted_text(text: str, repo_url: str) -> str:
+    escaped = html.escape(text, quote=True)
+    return DISCUSSION_REFERENCE.sub(lambda m: f'<a href="{repo_url}/discussions/{m[1]}">#{m[1]}</a>', escaped)
 
 
 def repo_summary(repo: Repo) -> dict[str, Any]:

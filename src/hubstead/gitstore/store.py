@@ -20,6 +20,7 @@ from pygit2.enums import FileMode, ObjectType
 from hubstead.errors import (
     ConcurrentUpdateError,
     EntryNotFoundError,
+    InvalidInputError,
     InvalidPathError,
     RefAlreadyExistsError,
     RevisionNotFoundError,
@@ -47,8 +48,11 @@ class TreeEntry:
 
     @property
     def walk_key(self) -> str:
-        """Where the entry stands in ``iter_tree``'s order (for ``start_at``): its path, a folder's with a "/"."""
-        return f"{self.path}/" if self.type == "directory" else self.path
+        """Where the entry stands in ``iter_tree``'s order (for ``start_at``): each part of its path behind a
+        "0" for a folder or a "1" for a file (folders come first)."""
+        *folders, last = self.path.split("/")
+        kind = "0" if self.type == "directory" else "1"
+        return "/".join([*(f"0{name}" for name in folders), f"{kind}{last}"])
 
 
 @dataclass(frozen=True)
@@ -304,26 +308,28 @@ class GitRepo:
     def iter_tree(
         self, sha: str, path: str = "", recursive: bool = False, start_at: str | None = None
     ) -> Iterator[TreeEntry]:
-        """Entries under ``path`` in git's tree order; with ``recursive``, each folder before its contents.
-        ``start_at`` (a page cursor) is the ``walk_key`` of the entry to resume at, or of where it was: the
-        entries before it are passed over by name, without reading them or the folders they hold."""
+        """Entries under ``path``, folders before files and each sorted by name, as huggingface.co lists them;
+        with ``recursive``, each folder followed by its contents. ``start_at`` (a page cursor) is the
+        ``walk_key`` of the entry to resume at, or of where it was: the entries before it are passed over by
+        name, without reading them or the folders they hold."""
         tree = self._tree_at(sha, path)
-        yield from self._walk(tree, path, recursive, start_at)
+        yield from self._walk(tree, path, recursive, _resume_point(path, start_at) if start_at else None)
 
     def _walk(
-        self, tree: pygit2.Tree, prefix: str, recursive: bool, start_at: str | None = None
+        self, tree: pygit2.Tree, prefix: str, recursive: bool, start_at: list[tuple[int, str]] | None = None
     ) -> Iterator[TreeEntry]:
-        for obj in tree:
+        for obj in sorted(tree, key=_listing_order):
             name = obj.name or ""
             full = f"{prefix}/{name}" if prefix else name
-            if start_at is not None:
-                # git orders a tree's entries by name, a folder's name with a "/" after it: so do these keys
-                key = f"{full}/" if obj.type == ObjectType.TREE else full
-                if key < start_at:
-                    if recursive and key[-1] == "/" and start_at.startswith(key):
-                        # resume inside this folder: an earlier page listed the folder itself
-                        yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True, start_at)
-                        start_at = None
+            if start_at:
+                here = _listing_order(obj)
+                if here < start_at[0]:
+                    continue
+                if here == start_at[0] and len(start_at) > 1:
+                    # resume inside this folder: an earlier page listed the folder itself
+                    if recursive and obj.type == ObjectType.TREE:
+                        yield from self._walk(self._repo[obj.id].peel(pygit2.Tree), full, True, start_at[1:])
+                    start_at = None
                     continue
                 start_at = None
             entry = self._entry(full, obj)
@@ -529,6 +535,23 @@ class _IndexPaths:
                 self.folders[folder] -= 1
                 if not self.folders[folder]:
                     del self.folders[folder]
+
+
+def _listing_order(obj: pygit2.Object) -> tuple[int, str]:
+    return (0 if obj.type == ObjectType.TREE else 1, obj.name or "")
+
+
+def _resume_point(prefix: str, walk_key: str) -> list[tuple[int, str]]:
+    """A ``walk_key`` as ``_listing_order`` keys, one per level below ``prefix`` (InvalidInputError if it is not
+    the key of something under it)."""
+    parts = walk_key.split("/")
+    if any(len(p) < 2 or p[0] not in "01" for p in parts) or any(p[0] == "1" for p in parts[:-1]):
+        raise InvalidInputError("Invalid cursor")
+    keys = [(int(p[0]), p[1:]) for p in parts]
+    above = [(0, name) for name in prefix.split("/")] if prefix else []
+    if keys[: len(above)] != above or len(keys) == len(above):
+        raise InvalidInputError("Invalid cursor: it belongs to another folder")
+    return keys[len(above) :]
 
 
 def _folders_of(path: str) -> list[str]:

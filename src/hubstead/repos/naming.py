@@ -72,18 +72,22 @@ def validate_path_in_repo(path: str) -> str:
     if not path or len(path) > MAX_PATH_LENGTH:
         raise InvalidPathError(f"Invalid path {path!r}: empty or longer than {MAX_PATH_LENGTH} characters")
     char = refused_character(path)
-    if "\\" in path or char is not None:
-        shown = f"U+{ord(char):04X}" if char is not None else "a backslash"
+    if char is not None:
         raise InvalidPathError(
-            f"Invalid path {path!r}: {shown} is not allowed (no backslashes, control or bidi characters)"
+            f"Invalid path {path!r}: U+{ord(char):04X} is not allowed (no control or bidi characters)"
         )
     if path.startswith("/"):
         raise InvalidPathError(f"Invalid path {path!r}: paths in a repo are relative")
     parts = path.split("/")
     if any(part in FORBIDDEN_PATH_PARTS for part in parts):
         raise InvalidPathError(f"Invalid path {path!r}: empty, '.' or '..' segments are not allowed")
-    for number, part in enumerate(parts, start=1):
-        reason = reserved_segment(part, last=number == len(parts))
+    # a backslash is an ordinary character in a git path (huggingface.co takes it); a Windows checkout reads it
+    # as a separator, so what lies between backslashes must not be what git refuses there either
+    pieces = [piece for part in parts for piece in part.split("\\")]
+    if ".." in pieces:
+        raise InvalidPathError(f"Invalid path {path!r}: '..' between backslashes is not allowed")
+    for number, piece in enumerate(pieces, start=1):
+        reason = reserved_segment(piece, last=number == len(pieces))
         if reason:
             raise InvalidPathError(f"Invalid path {path!r}: {reason}")
     return path

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -113,6 +114,34 @@ _FIND_REPO_LIGHT = _FIND_REPO.options(
 def default_gitattributes(repo_type: RepoType) -> bytes:
     patterns = LFS_PATTERNS + (MEDIA_PATTERNS if repo_type is RepoType.DATASET else [])
     return "".join(f"{p} filter=lfs diff=lfs merge=lfs -text\n" for p in patterns).encode()
+
+
+SPACE_COLORS = ("red", "yellow", "green", "blue", "indigo", "purple", "pink", "gray")
+SPACE_EMOJI = ("🚀", "🔥", "🌍", "🐢", "🦀", "📊", "🎨", "🧪")
+
+
+def default_space_card(repo: Repo) -> bytes:
+    """The README a new Space starts with: its title, a look for its listing, and its SDK (``static`` if the
+    creator named none), in the card fields the Spaces runner and the website read."""
+    pick = int(hashlib.sha256(repo.repo_id.encode()).hexdigest(), 16)
+    color_from, color_to = SPACE_COLORS[pick % 8], SPACE_COLORS[(pick // 8) % 8]
+    lines = [
+        "---",
+        f"title: {repo.name}",
+        f"emoji: {SPACE_EMOJI[(pick // 64) % 8]}",
+        f"colorFrom: {color_from}",
+        f"colorTo: {color_to}",
+        f"sdk: {repo.sdk or 'static'}",
+        "pinned: false",
+        "---",
+        "",
+        f"# {repo.name}",
+        "",
+        "Describe the app here. The fields above set how the Space runs (`sdk`, `app_file`, `sdk_version`,",
+        "`python_version`, `app_port`) and how it looks in listings.",
+        "",
+    ]
+    return "\n".join(lines).encode()
 
 
 def author_email(account: Account) -> str:
@@ -262,8 +291,10 @@ class RepoService:
         key = ref_of(repo).storage_key
         self.git.delete(key)  # a leftover of a failed creation, never a live repo (its row did not exist)
         git = self.git.init(key, DEFAULT_BRANCH)
-        blob = git.write_blob(default_gitattributes(repo.type))
-        tree = git.build_tree(None, [Change(".gitattributes", blob)])
+        files = [Change(".gitattributes", git.write_blob(default_gitattributes(repo.type)))]
+        if repo.type is RepoType.SPACE:  # a Space starts with a card, which says what runs it
+            files.append(Change("README.md", git.write_blob(default_space_card(repo))))
+        tree = git.build_tree(None, files)
         sha = git.write_commit(tree, [], "initial commit", author.name, author_email(author))
         git.update_ref(f"refs/heads/{DEFAULT_BRANCH}", sha, None)
         return sha

@@ -113,7 +113,11 @@ def test_valid_paths_in_repo_are_accepted(path: str) -> None:
         "trailing/",
         ".",
         "..",
-        "windows\\path",
+        "..\\windows\\traversal",
+        "x\\.git\\config",
+        "a\\.GIT\\hooks\\x",
+        "a\\git~1\\config",
+        "a\\.gitmodules\\x",
         "nul\x00byte",
         "new\nline",
         "tab\tin-name",
@@ -125,3 +129,8 @@ def test_valid_paths_in_repo_are_accepted(path: str) -> None:
 def test_invalid_paths_in_repo_are_refused(path: str) -> None:
     with pytest.raises(InvalidPathError):
         validate_path_in_repo(path)
+
+
+@pytest.mark.parametrize("path", ["windows\\path", "a\\b\\c.txt", "dir/back\\slash.bin", "a\\.gitattributes"])
+def test_a_backslash_is_an_ordinary_character_in_a_path(path: str) -> None:
+    assert validate_path_in_repo(path) == path

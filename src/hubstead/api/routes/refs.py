@@ -72,7 +72,9 @@ def list_repo_commits(
     if (page + 1) * limit < total:
         query = [(k, v) for k, v in params.multi_items() if k != "p"] + [("p", str(page + 1))]
         headers["Link"] = f'<{base_url}{request.url.path}?{urlencode(query)}>; rel="next"'
-    return JSONResponse([commit_item(c) for c in commits], headers=headers)
+    formatted = "formatted" in params.getlist("expand[]") + params.getlist("expand")
+    repo_url = f"{base_url}/{repo.type.url_prefix}{repo.repo_id}" if formatted else None
+    return JSONResponse([commit_item(c, repo_url) for c in commits], headers=headers)
 
 
 class BranchBody(BaseModel):

@@ -289,3 +289,22 @@ def _info(
     if not wanted:
         return info
     return {k: v for k, v in info.items() if k in wanted or k in ("id", "_id")}
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/auth-check")
+def auth_check(
+    repo_type: RepoType, namespace: str, name: str, repos: RepoServiceDep, actor: ActorDep
+) -> dict[str, Any]:
+    """``HfApi.auth_check``: 200 if the caller may download the repo's files, else the error a download gets
+    (RepoNotFound for a repo it may not see, GatedRepo without a grant)."""
+    repos.get_repo_for_download(repo_type, f"{namespace}/{name}", actor, light=True)
+    return {}
+
+
+@router.get("/api/{repo_type:repotypes}/{namespace}/{name}/auth-check/write")
+def auth_check_write(
+    repo_type: RepoType, namespace: str, name: str, repos: RepoServiceDep, actor: ActorDep
+) -> dict[str, Any]:
+    """``HfApi.auth_check(write=True)``: 200 if the caller may commit to the repo's default branch."""
+    repos.get_repo_for_write(repo_type, f"{namespace}/{name}", actor)
+    return {}
