@@ -96,3 +96,23 @@ def test_a_backslash_in_a_path_is_an_ordinary_character(api: HfApi, repo_id: str
     for refused in ("x\\.git\\config", "..\\up.txt", "a\\.GIT\\hooks"):
         with pytest.raises(HfHubHTTPError):
             api.create_commit(repo_id, [CommitOperationAdd(refused, b"x")], commit_message="refused")
+
+
+def test_validate_yaml_reads_front_matter_after_blank_lines_and_knows_the_licenses(live_server: str) -> None:
+    from huggingface_hub import ModelCard
+
+    ModelCard("\n\n---\nlicense: mit\ntags:\n- a\n---\n# card\n").validate()
+    with pytest.raises(ValueError, match=r'"license" must be one of \[.*apache-2.0.*\]'):
+        ModelCard("---\nlicense: asdf\n---\n# card\n").validate()
+    with pytest.raises(ValueError, match="license"):
+        ModelCard("\n---\nlicense: [mit, not-a-license]\n---\n").validate()
+
+
+def test_card_metadata_after_a_blank_first_line_is_indexed(api: HfApi, repo_id: str) -> None:
+    api.upload_file(
+        path_or_fileobj=b"\n---\nlicense: mit\ntags:\n- blank-first\n---\n# x\n",
+        path_in_repo="README.md",
+        repo_id=repo_id,
+    )
+
+    assert [m.id for m in api.list_models(filter="blank-first")] == [repo_id]

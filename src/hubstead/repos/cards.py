@@ -10,6 +10,92 @@ from typing import Any
 import yaml
 
 FRONT_MATTER_DELIMITER = "---"
+# the license identifiers a card may name, as huggingface.co lists them ("other" + license_name for the rest)
+LICENSES = frozenset(
+    [
+        "apache-2.0",
+        "mit",
+        "openrail",
+        "bigscience-openrail-m",
+        "creativeml-openrail-m",
+        "bigscience-bloom-rail-1.0",
+        "bigcode-openrail-m",
+        "afl-3.0",
+        "artistic-2.0",
+        "bsl-1.0",
+        "bsd",
+        "bsd-2-clause",
+        "bsd-3-clause",
+        "bsd-3-clause-clear",
+        "c-uda",
+        "cc",
+        "cc0-1.0",
+        "cc-by-2.0",
+        "cc-by-2.5",
+        "cc-by-3.0",
+        "cc-by-4.0",
+        "cc-by-sa-3.0",
+        "cc-by-sa-4.0",
+        "cc-by-nc-2.0",
+        "cc-by-nc-3.0",
+        "cc-by-nc-4.0",
+        "cc-by-nd-4.0",
+        "cc-by-nc-nd-3.0",
+        "cc-by-nc-nd-4.0",
+        "cc-by-nc-sa-2.0",
+        "cc-by-nc-sa-3.0",
+        "cc-by-nc-sa-4.0",
+        "cdla-sharing-1.0",
+        "cdla-permissive-1.0",
+        "cdla-permissive-2.0",
+        "wtfpl",
+        "ecl-2.0",
+        "epl-1.0",
+        "epl-2.0",
+        "etalab-2.0",
+        "eupl-1.1",
+        "eupl-1.2",
+        "agpl-3.0",
+        "gfdl",
+        "gpl",
+        "gpl-2.0",
+        "gpl-3.0",
+        "lgpl",
+        "lgpl-2.1",
+        "lgpl-3.0",
+        "isc",
+        "h-research",
+        "intel-research",
+        "lppl-1.3c",
+        "ms-pl",
+        "apple-ascl",
+        "apple-amlr",
+        "mpl-2.0",
+        "odc-by",
+        "odbl",
+        "openmdw-1.0",
+        "openrail++",
+        "osl-3.0",
+        "postgresql",
+        "ofl-1.1",
+        "ncsa",
+        "unlicense",
+        "zlib",
+        "pddl",
+        "lgpl-lr",
+        "deepfloyd-if-license",
+        "fair-noncommercial-research-license",
+        "llama2",
+        "llama3",
+        "llama3.1",
+        "llama3.2",
+        "llama3.3",
+        "llama4",
+        "gemma",
+        "unknown",
+        "other",
+    ]
+)
 # A card's YAML is parsed on every commit to the default branch and its data served with the repo's info: it is
 # held to a size, a depth, and a size once its aliases are expanded (a few lines of anchors and aliases can
 # stand for gigabytes). The model-index of a big evaluation suite is some hundreds of kilobytes.
@@ -97,11 +183,12 @@ class CardCheck:
 def split_front_matter(text: str) -> tuple[str | None, str]:
     """Return (yaml text or None, body)."""
     lines = text.lstrip("\ufeff").splitlines(keepends=True)
-    if not lines or lines[0].strip() != FRONT_MATTER_DELIMITER:
+    first = next((i for i, line in enumerate(lines) if line.strip()), None)  # blank lines may come before it
+    if first is None or lines[first].strip() != FRONT_MATTER_DELIMITER:
         return None, text
-    for i in range(1, len(lines)):
+    for i in range(first + 1, len(lines)):
         if lines[i].strip() == FRONT_MATTER_DELIMITER:
-            return "".join(lines[1:i]), "".join(lines[i + 1 :])
+            return "".join(lines[first + 1 : i]), "".join(lines[i + 1 :])
     return None, text
 
 
@@ -162,13 +249,25 @@ def _check_fields(data: dict[str, Any], repo_type: str) -> list[str]:
             errors.append(f'"{key}" must be a string or a list of strings')
     if "language" in data and not _str_or_str_list(data["language"]):
         errors.append('"language" must be a string or a list of strings')
-    if "license" in data and not isinstance(data["license"], str | list):
-        errors.append('"license" must be a string')
+    if "license" in data:
+        errors.extend(_check_license(data["license"]))
     if "pipeline_tag" in data and not isinstance(data["pipeline_tag"], str):
         errors.append('"pipeline_tag" must be a string')
     if "model-index" in data:
         errors.extend(_check_model_index(data["model-index"]))
     return errors
+
+
+def _check_license(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    unknown = [v for v in values if not isinstance(v, str) or v.lower() not in LICENSES]
+    if not unknown:
+        return []
+    return [
+        f'"license" must be one of [{", ".join(sorted(LICENSES))}] (got {unknown[0]!r}; '
+        '"other" with license_name for the rest)'
+        '"other" with license_name for the rest)'
+    ]
 
 
 def _str_or_str_list(value: Any) -> bool:

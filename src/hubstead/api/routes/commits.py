@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, PlainTextResponse, Response
 
 from hubstead.api.bodies import SpooledBody, iter_chunks
 from hubstead.api.deps import (
@@ -115,7 +115,14 @@ class ValidateYamlBody(BaseModel):
 
 
 @router.post("/api/validate-yaml")
-def validate_yaml(body: Annotated[ValidateYamlBody, json_body(ValidateYamlBody, MAX_CARD_BODY)]) -> Response:
+def validate_yaml(
+    request: Request, body: Annotated[ValidateYamlBody, json_body(ValidateYamlBody, MAX_CARD_BODY)]
+) -> Response:
+    """Errors (400) and warnings of a card's metadata, as JSON, or as lines of text for ``Accept: text/plain``
+    (``RepoCard.validate`` asks so, and shows the text in its ValueError)."""
     result = check_card(body.content, body.repoType.value)
+    status = 400 if result.errors else 200
+    if "text/plain" in request.headers.get("accept", ""):
+        return PlainTextResponse("\n".join(result.errors or result.warnings), status_code=status)
     payload = {"errors": [{"message": m} for m in result.errors], "warnings": [{"message": m} for m in result.warnings]}
-    return JSONResponse(payload, status_code=400 if result.errors else 200)
+    return JSONResponse(payload, status_code=status)
