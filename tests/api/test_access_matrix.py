@@ -304,6 +304,8 @@ REPO_CALLS = [
     Call("commit-main", "create_commit", "POST", "{api}/commit/main", "write", content=NEW_COMMIT, headers=NDJSON),
     Call("branch-create", "create_branch", "POST", "{api}/branch/b{n}", "contribute"),
     Call("branch-delete", "delete_branch", "DELETE", "{api}/branch/keep", "write", before="keep-branch"),
+    Call("super-squash", "super_squash", "POST", "{api}/super-squash/keep", "contribute", json={"message": "one"},
+         before="keep-branch"),
     Call("tag-create", "create_tag", "POST", "{api}/tag/main", "write", json={"tag": "t{n}"}),
     Call("tag-delete", "delete_tag", "DELETE", "{api}/tag/v0", "write", before="v0-tag"),
     Call("settings", "update_repo_settings", "PUT", "{api}/settings", "write", json={"protectMain": False}),

@@ -116,3 +116,23 @@ def test_card_metadata_after_a_blank_first_line_is_indexed(api: HfApi, repo_id: 
     )
 
     assert [m.id for m in api.list_models(filter="blank-first")] == [repo_id]
+
+
+def test_super_squash_leaves_one_commit_with_the_same_files(api: HfApi, repo_id: str) -> None:
+    for i in range(3):
+        api.create_commit(repo_id, [CommitOperationAdd(f"f{i}.txt", str(i).encode())], commit_message=f"c{i}")
+    api.create_tag(repo_id, tag="before")
+    files = api.list_repo_files(repo_id)
+
+    api.super_squash_history(repo_id, commit_message="all in one")
+
+    commits = api.list_repo_commits(repo_id)
+    assert [c.title for c in commits] == ["all in one"]
+    assert api.list_repo_files(repo_id) == files
+    assert api.model_info(repo_id).sha == commits[0].commit_id
+    assert len(api.list_repo_commits(repo_id, revision="before")) == 4  # a tag keeps the old history
+    with pytest.raises(RevisionNotFoundError):
+        api.super_squash_history(repo_id, branch="nope")
+    with pytest.raises(HfHubHTTPError) as tag:
+        api.super_squash_history(repo_id, branch="before")
+    assert tag.value.response.status_code == 400

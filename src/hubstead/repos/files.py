@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -20,6 +21,7 @@ from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
 from hubstead.xet.services import CasService, repo_objects
 
+FULL_SHA_TEXT = re.compile(r"[0-9a-f]{40}")
 MAX_TAG_MESSAGE = 65_536  # characters, as a commit's description
 
 
@@ -161,6 +163,24 @@ class FileService:
         if old is None:
             raise RevisionNotFoundError(f"Invalid rev id: {branch}")
         self.repos.move_ref(repo, f"refs/heads/{branch}", None, old)
+
+    def super_squash(self, repo: Repo, branch: str, message: str, author: tuple[str, str]) -> str:
+        """Replace the history of ``branch`` with one commit of its current files (``HfApi.super_squash_history``);
+        the old commits stay reachable from tags and other branches that hold them."""
+        git = self.repos.open_git(repo)
+        ref = f"refs/heads/{branch}"
+        tip = git.ref_target(ref) if GitRepo.valid_ref_name(ref) else None
+        if tip is None:
+            if git.ref_target(f"refs/tags/{branch}") is not None or FULL_SHA_TEXT.fullmatch(branch):
+                raise InvalidInputError(f"Invalid reference for a branch: {branch} (only branches can be squashed)")
+            raise RevisionNotFoundError(f"Invalid rev id: {branch}")
+        if not message.strip() or len(message) > MAX_TAG_MESSAGE or "\x00" in message:
+            raise InvalidInputError(f"A squash message has 1 to {MAX_TAG_MESSAGE:,} characters, none of them NUL")
+        sha = git.write_commit(git.tree_of(tip), [], message, *author)
+        self.repos.move_ref(repo, ref, sha, tip)  # ConcurrentUpdateError (409) if the branch moved meanwhile
+        if branch == DEFAULT_BRANCH:
+            self.repos.record_commit(repo, sha)
+        return sha
 
     def create_tag(self, repo: Repo, revision: str, tag: str, message: str | None, tagger: tuple[str, str]) -> str:
         git = self.repos.open_git(repo)

@@ -15,6 +15,7 @@ from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import commit_item
 from hubstead.errors import InvalidInputError
 from hubstead.numbers import parse_decimal
+from hubstead.repos.files import MAX_TAG_MESSAGE
 from hubstead.repos.models import RepoType
 from hubstead.repos.services import author_email
 
@@ -120,6 +121,29 @@ class TagBody(BaseModel):
     model_config = ConfigDict(extra="ignore")
     tag: str = Field(min_length=1, max_length=200)
     message: str | None = None
+
+
+class SquashBody(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+    message: str = Field(default="Super-squash", max_length=MAX_TAG_MESSAGE)
+
+
+@router.post("/api/{repo_type:repotypes}/{namespace}/{name}/super-squash/{branch:path}")
+def super_squash(
+    repo_type: RepoType,
+    namespace: str,
+    name: str,
+    branch: str,
+    body: Annotated[SquashBody, json_body(SquashBody, MAX_TAG_BODY)],
+    repos: RepoServiceDep,
+    files: FileServiceDep,
+    actor: ActorDep,
+) -> dict[str, Any]:
+    branch = decode_param(branch)
+    repo = repos.get_repo_for_commit(repo_type, f"{namespace}/{name}", actor, branch)
+    assert actor.account is not None
+    sha = files.super_squash(repo, branch, body.message, (actor.account.name, author_email(actor.account)))
+    return {"commitId": sha}
 
 
 @router.post("/api/{repo_type:repotypes}/{namespace}/{name}/tag/{revision:path}")
