@@ -27,9 +27,9 @@ PENDING_SQL = "state IN ('queued', 'running')"
 def upgrade() -> None:
     op.add_column("repos", sa.Column("uid", sa.String(length=32), nullable=True))
     bind = op.get_bind()
-    pks = bind.scalars(sa.text("SELECT id FROM repos")).all()
-    for pk in pks:
-        bind.execute(sa.text("UPDATE repos SET uid = :uid WHERE id = :id"), {"uid": uuid.uuid4().hex, "id": pk})
+    uids = [{"id": pk, "uid": uuid.uuid4().hex} for pk in bind.scalars(sa.text("SELECT id FROM repos"))]
+    if uids:
+        bind.execute(sa.text("UPDATE repos SET uid = :uid WHERE id = :id"), uids)
     if bind.dialect.name == "sqlite":
         _rebuild_sqlite(autoincrement=True)
     else:
@@ -52,7 +52,10 @@ def _rebuild_sqlite(*, autoincrement: bool) -> None:
     made again by hand, as reflection may lose its WHERE clause."""
     bind = op.get_bind()
     triggers = bind.scalars(
-        sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN ('repos', 'accounts')")
+        sa.text("SELECT sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name IN :tables").bindparams(
+            sa.bindparam("tables", expanding=True)
+        ),
+        {"tables": list(NEVER_REUSED)},
     ).all()
     op.drop_index("uq_jobs_pending_dedup_key", table_name="jobs")
     for table in NEVER_REUSED:
