@@ -36,6 +36,7 @@ from tests.api.test_privacy import NEW_COMMIT, NEW_OID, _app_routes, _batch
 
 NONE, READ, CONTRIBUTE, WRITE = 0, 1, 2, 3
 PASSWORD = "correct horse battery"
+REPO_UID = "0" * 32  # signed LFS URLs name the repo by id and uid
 
 # --- callers ----------------------------------------------------------------------------------------
 
@@ -675,13 +676,14 @@ ACCOUNT_CALLS = [
     AccountCall("admin_retry_job", "POST", "/api/hubstead/admin/jobs/{job_id}/retry", "site-admin",
                 before="failed-job"),
     # self-authenticating URLs handed out by the LFS batch API: nobody gets in without a valid signature
-    AccountCall("upload_lfs_object", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url", content=b"abc"),
-    AccountCall("upload_lfs_part", "PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3/part/1", "signed-url",
+    AccountCall("upload_lfs_object", "PUT", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3", "signed-url",
                 content=b"abc"),
-    AccountCall("complete_lfs_multipart", "POST", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3", "signed-url",
+    AccountCall("upload_lfs_part", "PUT", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3/part/1", "signed-url",
+                content=b"abc"),
+    AccountCall("complete_lfs_multipart", "POST", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3", "signed-url",
                 json={"oid": LFS_OID, "parts": []}),
-    AccountCall("download_lfs_object", "GET", f"/api/hubstead/lfs/objects/1/{LFS_OID}", "signed-url"),
-    AccountCall("download_lfs_object", "HEAD", f"/api/hubstead/lfs/objects/1/{LFS_OID}", "signed-url"),
+    AccountCall("download_lfs_object", "GET", f"/api/hubstead/lfs/objects/1/{REPO_UID}/{LFS_OID}", "signed-url"),
+    AccountCall("download_lfs_object", "HEAD", f"/api/hubstead/lfs/objects/1/{REPO_UID}/{LFS_OID}", "signed-url"),
     # the Xet CAS takes only the CAS tokens the hub's xet-*-token routes hand out (bound to one repo, checked
     # there); a hub credential, valid or not, is not one. Xorb bytes and grant uploads are signed URLs.
     *[

@@ -32,6 +32,7 @@ from tests.api._support import (
 )
 
 REPO = "alice/repo"
+REPO_UID = "0" * 32  # signed LFS URLs name the repo by id and uid
 PAYLOAD = b"the real bytes of a large file\n"
 PAYLOAD_OID = hashlib.sha256(PAYLOAD).hexdigest()
 LFS_JSON = {"accept": "application/vnd.git-lfs+json", "content-type": "application/vnd.git-lfs+json"}
@@ -641,8 +642,8 @@ NUMBER_INPUTS = [
     ("GET", "/api/models?limit=\u00b2"),
     ("GET", f"/api/models/{REPO}/user-access-request/pending?cursor=\u00b2"),
     ("DELETE", "/api/hubstead/tokens/\u00b2"),
-    ("PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3?expires=\u00b2&sig=x"),
-    ("PUT", f"/api/hubstead/lfs/upload/1/{LFS_OID}/3?expires={HUGE}&sig=x"),
+    ("PUT", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3?expires=\u00b2&sig=x"),
+    ("PUT", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3?expires={HUGE}&sig=x"),
 ]
 
 

@@ -15,6 +15,7 @@ import httpx
 import pytest
 from sqlalchemy import func, select
 
+from hubstead.repos.models import Repo
 from hubstead.xet import hashing
 from hubstead.xet.models import XetFile, XetRepoFile, XetXorb
 from hubstead.xet.services import CasService
@@ -169,12 +170,11 @@ def test_cas_refuses_missing_forged_expired_and_read_only_tokens(client: httpx.C
     assert put_xorb(client, "", upload).status_code == 401
     assert_refused(put_xorb(client, "xet_abc.def", upload), 401, "invalid")
     with hub.sessions() as session:
-        repo_pk = session.scalar(select(XetXorb.hash).limit(0))  # no rows; just a session for the id below
-        from hubstead.repos.models import Repo
-
-        repo_pk = session.scalar(select(Repo.id).where(Repo.name == "cas"))
-    expired = hub.cas_tokens.encode(hub.cas_tokens.issue(repo_pk, write=True, account_id=None, now=time.time() - 7200))
-    assert_refused(put_xorb(client, expired, upload), 401, "expired")
+        row = session.execute(select(Repo.id, Repo.uid).where(Repo.name == "cas")).one()
+    expired = hub.cas_tokens.issue(row.id, row.uid, write=True, account_id=None, now=time.time() - 7200)
+    assert_refused(put_xorb(client, hub.cas_tokens.encode(expired), upload), 401, "expired")
+    stranger = hub.cas_tokens.issue(row.id, "f" * 32, write=True, account_id=None)  # another repo's uid
+    assert_refused(put_xorb(client, hub.cas_tokens.encode(stranger), upload), 401, "no longer exists")
     reader = read_token(client, None, repo)
     assert_refused(put_xorb(client, reader, upload), 403, "only reads")
     assert count(hub, XetXorb) == 0

@@ -32,6 +32,7 @@ class TokenRole(enum.StrEnum):
 
 class Account(Base):
     __tablename__ = "accounts"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     name: Mapped[str] = mapped_column(String(96), unique=True, index=True)
@@ -61,6 +62,7 @@ class Membership(Base):
 
 class Token(Base):
     __tablename__ = "tokens"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)
@@ -81,6 +83,7 @@ class WebSession(Base):
     """A signed-in browser (see accounts/sessions.py)."""
 
     __tablename__ = "web_sessions"
+    __table_args__ = {"sqlite_autoincrement": True}  # ids are never reused (migration 0012)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("accounts.id", ondelete="CASCADE"), index=True)

@@ -48,6 +48,7 @@ class Job(Base):
             sqlite_where=text(PENDING_SQL),
             postgresql_where=text(PENDING_SQL),
         ),
+        {"sqlite_autoincrement": True},  # ids are never reused (migration 0012)
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

@@ -11,6 +11,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from hubstead.accounts.permissions import Actor
@@ -19,6 +20,7 @@ from hubstead.errors import (
     ChecksumMismatchError,
     InvalidInputError,
     LfsObjectMissingError,
+    RepoNotFoundError,
 )
 from hubstead.objects import blob_key
 from hubstead.objects.signing import UrlSigner
@@ -53,14 +55,16 @@ def _check_object(obj: Any) -> tuple[str, int]:
     return oid, size
 
 
-def upload_path(repo_pk: int, oid: str, size: int) -> str:
-    return f"/api/hubstead/lfs/upload/{repo_pk}/{oid}/{size}"
+def upload_path(repo_pk: int, repo_uid: str, oid: str, size: int) -> str:
+    """Signed. The repo is named by id and uid: the URL of a deleted repo uploads to no other repo."""
+    return f"/api/hubstead/lfs/upload/{repo_pk}/{repo_uid}/{oid}/{size}"
 
 
-def download_path(oid: str, repo_pk: int) -> str:
+def download_path(oid: str, repo_pk: int, repo_uid: str) -> str:
     """Signed: git-lfs sends no credentials there. The repo is part of it because an object uploaded through
-    Xet is that repo's (its sha256 is the uploader's claim, checked against nothing else)."""
-    return f"/api/hubstead/lfs/objects/{repo_pk}/{oid}"
+    Xet is that repo's (its sha256 is the uploader's claim, checked against nothing else); its uid too, so the
+    URL reads nothing once that repo is deleted, whichever repo gets its name or id."""
+    return f"/api/hubstead/lfs/objects/{repo_pk}/{repo_uid}/{oid}"
 
 
 class LfsService:
@@ -74,6 +78,12 @@ class LfsService:
         self.objects = repo_objects(session, blobs)
 
     # --- what a repo may reference ------------------------------------------------------------
+
+    def require_repo(self, repo_pk: int, repo_uid: str) -> None:
+        """The repo a signed URL names (by id and uid) still exists: a URL handed out for a deleted repo reaches
+        no repo that got its name or id since. RepoNotFoundError otherwise."""
+        if self.session.scalar(select(Repo.id).where(Repo.id == repo_pk, Repo.uid == repo_uid)) is None:
+            raise RepoNotFoundError()
 
     def require_object(self, repo: Repo, oid: str) -> int:
         """The size of ``oid`` if ``repo`` may reference it (see hubstead.objects); else LfsObjectMissingError."""
@@ -108,7 +118,7 @@ class LfsService:
         stored = self.objects.size(repo.id, oid)
         if stored is None:
             return {"oid": oid, "size": size, "error": {"code": 404, "message": "Object does not exist"}}
-        href = base_url + self.signer.sign(download_path(oid, repo.id))
+        href = base_url + self.signer.sign(download_path(oid, repo.id, repo.uid))
         return {
             "oid": oid,
             "size": stored,
@@ -119,7 +129,7 @@ class LfsService:
     def _upload_item(self, repo: Repo, oid: str, size: int, base_url: str, multipart: bool) -> dict[str, Any]:
         if self.objects.size(repo.id, oid) == size and self.objects.available(repo.id, oid):
             return {"oid": oid, "size": size}  # no actions: already stored for this repo
-        path = upload_path(repo.id, oid, size)
+        path = upload_path(repo.id, repo.uid, oid, size)
         upload: dict[str, Any] = {"href": base_url + self.signer.sign(path), "expires_in": self.signer.ttl_seconds}
         if multipart and size >= self.limits.multipart_threshold:
             chunk, parts = self._parts(size)

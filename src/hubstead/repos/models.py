@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import enum
+import uuid
 from datetime import date, datetime
 from typing import Any
 
@@ -23,6 +24,10 @@ class RepoType(enum.StrEnum):
         return "" if self is RepoType.MODEL else f"{self.value}s/"
 
 
+def new_repo_uid() -> str:
+    return uuid.uuid4().hex
+
+
 class Repo(Base):
     __tablename__ = "repos"
     __table_args__ = (
@@ -34,9 +39,14 @@ class Repo(Base):
         Index("ix_repos_type_created", "type", "created_at", "id"),
         Index("ix_repos_type_modified", "type", "last_modified", "id"),
         Index("ix_repos_type_namespace", "type", "namespace"),
+        # ids are never reused (SQLite would hand a deleted repo's id to the next one without it)
+        {"sqlite_autoincrement": True},
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    # which repo this is, for good: a new repo under a deleted one's name (or id) has another uid, so what was
+    # handed out for the old one (CAS tokens, signed URLs) does not open the new one. Added by migration 0012.
+    uid: Mapped[str] = mapped_column(String(32), unique=True, default=new_repo_uid)
     type: Mapped[RepoType] = mapped_column(str_enum(RepoType, 8), index=True)
     namespace: Mapped[str] = mapped_column(String(96), index=True)
     name: Mapped[str] = mapped_column(String(96))

@@ -20,6 +20,7 @@ from hubstead.api.ranges import parse_range
 from hubstead.db.base import utcnow
 from hubstead.db.upsert import insert_ignoring_duplicates
 from hubstead.errors import (
+    AuthenticationError,
     EntryNotFoundError,
     InvalidInputError,
     PermissionDeniedError,
@@ -27,10 +28,12 @@ from hubstead.errors import (
 )
 from hubstead.objects import LfsObject, RepoLfsObject, RepoObjects
 from hubstead.objects.signing import UrlSigner
+from hubstead.repos.models import Repo
 from hubstead.storage import BlobStore
 from hubstead.xet import hashing
 from hubstead.xet.models import XetDedupChunk, XetFile, XetFileXorb, XetLfsConversion, XetRepoFile, XetXorb
 from hubstead.xet.shard import FileEntry, XorbInfo, build_shard, parse_shard
+from hubstead.xet.tokens import CasGrant
 from hubstead.xet.xorb import ParsedXorb, decode_chunks, parse_xorb
 
 CHUNK_RECORD = struct.Struct("<32sII")  # chunk hash, end offset in the stored xorb, uncompressed length
@@ -212,6 +215,13 @@ class CasService:
     def signer(self) -> UrlSigner:
         assert self._signer is not None, "signing xorb URLs needs the hub's UrlSigner"
         return self._signer
+
+    def require_repo(self, grant: CasGrant) -> None:
+        """A token opens the CAS only while its repo exists: the same id and the same uid, so neither a new repo
+        under the deleted one's name nor one given its id (SQLite, before ids were never reused) is opened."""
+        live = select(Repo.id).where(Repo.id == grant.repo_id, Repo.uid == grant.repo_uid)
+        if self.session.scalar(live) is None:
+            raise AuthenticationError("This CAS access token's repo no longer exists")
 
     # --- xorbs --------------------------------------------------------------------------------
 

@@ -21,13 +21,13 @@ from hubstead.api.deps import (
 )
 from hubstead.api.limits import BoundedJsonRoute, read_json
 from hubstead.api.ranges import ranged_response
-from hubstead.errors import BlobNotFoundError, InvalidInputError, RepoNotFoundError
+from hubstead.errors import BlobNotFoundError, InvalidInputError
 from hubstead.hub import Hub
 from hubstead.repos.files import FileService
 from hubstead.repos.git_access import get_repo_for_git
 from hubstead.repos.lfs import LfsService, download_path, upload_path
 from hubstead.repos.lfs_pointer import SHA256
-from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.models import RepoType
 from hubstead.repos.services import RepoService
 from hubstead.scanning.services import ScanService
 
@@ -122,20 +122,26 @@ async def lfs_verify(
     return await run_in_threadpool(_verify, repo_type, f"{namespace}/{name}", body, repos, lfs, actor)
 
 
-def _check_target(session: SessionDep, repo_pk: int, oid: str) -> None:
+def _check_target(lfs: LfsService, repo_pk: int, repo_uid: str, oid: str) -> None:
     if not SHA256.match(oid):
         raise InvalidInputError("Invalid oid")
-    if session.get(Repo, repo_pk) is None:
-        raise RepoNotFoundError()
+    lfs.require_repo(repo_pk, repo_uid)
 
 
-@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}")
+@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{repo_uid}/{oid}/{size:int}")
 async def upload_lfs_object(
-    request: Request, repo_pk: int, oid: str, size: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+    request: Request,
+    repo_pk: int,
+    repo_uid: str,
+    oid: str,
+    size: int,
+    hub: HubDep,
+    session: SessionDep,
+    lfs: LfsServiceDep,
 ) -> Response:
     params = request.query_params
-    hub.signer.verify(upload_path(repo_pk, oid, size), params.get("expires"), params.get("sig"))
-    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    hub.signer.verify(upload_path(repo_pk, repo_uid, oid, size), params.get("expires"), params.get("sig"))
+    await run_in_threadpool(_check_target, lfs, repo_pk, repo_uid, oid)
     await lfs.receive(oid, size, request.stream())
     await run_in_threadpool(_link, hub, session, lfs, repo_pk, oid, size)
     return Response(status_code=200)
@@ -147,39 +153,56 @@ def _link(hub: Hub, session: Session, lfs: LfsService, repo_pk: int, oid: str, s
     hub.convert_to_xet(session, oid, repo_pk)
 
 
-@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}/part/{part:int}")
+@router.put("/api/hubstead/lfs/upload/{repo_pk:int}/{repo_uid}/{oid}/{size:int}/part/{part:int}")
 async def upload_lfs_part(
-    request: Request, repo_pk: int, oid: str, size: int, part: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+    request: Request,
+    repo_pk: int,
+    repo_uid: str,
+    oid: str,
+    size: int,
+    part: int,
+    hub: HubDep,
+    session: SessionDep,
+    lfs: LfsServiceDep,
 ) -> Response:
     params = request.query_params
-    hub.signer.verify(f"{upload_path(repo_pk, oid, size)}/part/{part}", params.get("expires"), params.get("sig"))
-    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    path = f"{upload_path(repo_pk, repo_uid, oid, size)}/part/{part}"
+    hub.signer.verify(path, params.get("expires"), params.get("sig"))
+    await run_in_threadpool(_check_target, lfs, repo_pk, repo_uid, oid)
     etag = await lfs.receive_part(repo_pk, oid, part, request.stream())
     return Response(status_code=200, headers={"ETag": f'"{etag}"'})
 
 
-@router.post("/api/hubstead/lfs/upload/{repo_pk:int}/{oid}/{size:int}")
+@router.post("/api/hubstead/lfs/upload/{repo_pk:int}/{repo_uid}/{oid}/{size:int}")
 async def complete_lfs_multipart(
-    request: Request, repo_pk: int, oid: str, size: int, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+    request: Request,
+    repo_pk: int,
+    repo_uid: str,
+    oid: str,
+    size: int,
+    hub: HubDep,
+    session: SessionDep,
+    lfs: LfsServiceDep,
 ) -> Response:
     params = request.query_params
-    hub.signer.verify(upload_path(repo_pk, oid, size), params.get("expires"), params.get("sig"))
+    hub.signer.verify(upload_path(repo_pk, repo_uid, oid, size), params.get("expires"), params.get("sig"))
     body = await _json(request)
-    await run_in_threadpool(_check_target, session, repo_pk, oid)
+    await run_in_threadpool(_check_target, lfs, repo_pk, repo_uid, oid)
     await run_in_threadpool(lfs.complete_multipart, repo_pk, oid, size, body)
     await run_in_threadpool(hub.convert_to_xet, session, oid, repo_pk)  # queued with the object's row
     return JSONResponse({"message": "ok"}, media_type=LFS_JSON)
 
 
-@router.get("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", operation_id="download_lfs_object_get")
-@router.head("/api/hubstead/lfs/objects/{repo_pk:int}/{oid}", operation_id="download_lfs_object_head")
+@router.get("/api/hubstead/lfs/objects/{repo_pk:int}/{repo_uid}/{oid}", operation_id="download_lfs_object_get")
+@router.head("/api/hubstead/lfs/objects/{repo_pk:int}/{repo_uid}/{oid}", operation_id="download_lfs_object_head")
 def download_lfs_object(
-    request: Request, repo_pk: int, oid: str, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
+    request: Request, repo_pk: int, repo_uid: str, oid: str, hub: HubDep, session: SessionDep, lfs: LfsServiceDep
 ) -> Response:
     params = request.query_params
-    hub.signer.verify(download_path(oid, repo_pk), params.get("expires"), params.get("sig"))
+    hub.signer.verify(download_path(oid, repo_pk, repo_uid), params.get("expires"), params.get("sig"))
     if not SHA256.match(oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")
+    lfs.require_repo(repo_pk, repo_uid)
     size = lfs.objects.size(repo_pk, oid)
     if size is None or not lfs.objects.available(repo_pk, oid):
         raise BlobNotFoundError(f"LFS object {oid} not found")

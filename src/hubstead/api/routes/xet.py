@@ -70,7 +70,8 @@ def _token_response(grant: CasGrant, token: str, url: str) -> Response:
 
 
 def _issue(repo: Repo, actor: Actor, hub: Hub, base_url: str, *, write: bool) -> Response:
-    grant = hub.cas_tokens.issue(repo.id, write=write, account_id=actor.account.id if actor.account else None)
+    account_id = actor.account.id if actor.account else None
+    grant = hub.cas_tokens.issue(repo.id, repo.uid, write=write, account_id=account_id)
     return _token_response(grant, hub.cas_tokens.encode(grant), cas_url(base_url, hub.settings.xet.cas_url))
 
 
@@ -113,8 +114,11 @@ def get_xet_write_token(
 # --- the CAS ---------------------------------------------------------------------------------------
 
 
-def _grant(request: Request, hub: HubDep, *, write: bool) -> CasGrant:
-    return hub.cas_tokens.check(request.headers.get("authorization"), write=write)
+def _grant(request: Request, hub: Hub, cas: CasService, *, write: bool) -> CasGrant:
+    """The caller's token, checked (401/403), for a repo that still exists (401 once it is deleted)."""
+    grant = hub.cas_tokens.check(request.headers.get("authorization"), write=write)
+    cas.require_repo(grant)
+    return grant
 
 
 def _prefix(prefix: str) -> None:
@@ -126,7 +130,7 @@ def _prefix(prefix: str) -> None:
 async def upload_xorb(
     request: Request, prefix: str, xorb_hash: str, hub: HubDep, cas: CasServiceDep
 ) -> dict[str, bool]:
-    _grant(request, hub, write=True)
+    await run_in_threadpool(_grant, request, hub, cas, write=True)
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
     if await run_in_threadpool(cas.has_xorb, xorb_hash):
@@ -141,7 +145,7 @@ async def upload_xorb(
 
 @router.api_route(CAS_PREFIX + "/v1/xorbs/{prefix}/{xorb_hash}", methods=["HEAD"])
 def head_xorb(request: Request, prefix: str, xorb_hash: str, hub: HubDep, cas: CasServiceDep) -> Response:
-    _grant(request, hub, write=False)
+    _grant(request, hub, cas, write=False)
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
     size = cas.xorb_size(xorb_hash)
@@ -161,7 +165,7 @@ def _grant_upload_path(xorb_hash: str, grant_id: str, length: int, crc: int) -> 
 async def create_xorb_grant(
     request: Request, prefix: str, xorb_hash: str, hub: HubDep, cas: CasServiceDep, base_url: BaseUrlDep
 ) -> Response:
-    _grant(request, hub, write=True)
+    await run_in_threadpool(_grant, request, hub, cas, write=True)
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
     body = await read_json(request)
@@ -208,7 +212,7 @@ async def commit_granted_xorb(
     request: Request, prefix: str, xorb_hash: str, grant_id: str, hub: HubDep, cas: CasServiceDep
 ) -> dict[str, bool]:
     """404 (the client then asks for a new grant) unless this grant's upload arrived and its xorb is stored."""
-    _grant(request, hub, write=True)
+    await run_in_threadpool(_grant, request, hub, cas, write=True)
     _prefix(prefix)
     check_hex(xorb_hash, "xorb")
     if not grant_id.isalnum() or len(grant_id) > 64:
@@ -226,7 +230,7 @@ async def commit_granted_xorb(
 
 @router.post(CAS_PREFIX + "/v1/shards")
 async def upload_shard(request: Request, hub: HubDep, cas: CasServiceDep) -> dict[str, int]:
-    grant = _grant(request, hub, write=True)
+    grant = await run_in_threadpool(_grant, request, hub, cas, write=True)
     body = await read_body(request, MAX_SHARD_BYTES)
     new = await run_in_threadpool(cas.register_shard, grant.repo_id, body)
     return {"result": 1 if new else 0}
@@ -235,7 +239,7 @@ async def upload_shard(request: Request, hub: HubDep, cas: CasServiceDep) -> dic
 @router.post(CAS_PREFIX + "/v2/shards")
 async def upload_shard_v2(request: Request, hub: HubDep, cas: CasServiceDep) -> Response:
     """The same checks as v1 (refused with a plain 4xx before any frame), then the result as NDJSON frames."""
-    grant = _grant(request, hub, write=True)
+    grant = await run_in_threadpool(_grant, request, hub, cas, write=True)
     body = await read_body(request, MAX_SHARD_BYTES)
     new = await run_in_threadpool(cas.register_shard, grant.repo_id, body)
     frames = [
@@ -251,7 +255,7 @@ async def upload_shard_v2(request: Request, hub: HubDep, cas: CasServiceDep) -> 
 
 @router.get(CAS_PREFIX + "/v1/chunks/{prefix}/{chunk_hash}")
 def get_dedup_shard(request: Request, prefix: str, chunk_hash: str, hub: HubDep, cas: CasServiceDep) -> Response:
-    _grant(request, hub, write=False)
+    _grant(request, hub, cas, write=False)
     _prefix(prefix)
     shard = cas.dedup_shard(chunk_hash)
     if shard is None:
@@ -263,7 +267,7 @@ def get_dedup_shard(request: Request, prefix: str, chunk_hash: str, hub: HubDep,
 
 
 def _reconstruction(request: Request, file_id: str, hub: HubDep, cas: CasService, base_url: str, version: int) -> Any:
-    grant = _grant(request, hub, write=False)
+    grant = _grant(request, hub, cas, write=False)
     if hub.settings.scanning.block_unsafe_downloads:
         files = FileService(RepoService(cas.session, hub.git, hub.blobs), hub.blobs)
         ScanService(files, hub.settings.scanning).check_xet_download(check_hex(file_id, "file"))
