@@ -132,7 +132,6 @@ def text_generation(folder: Path) -> None:
 
 
 def seq2seq(folder: Path, task: str) -> None:
-    # different weights per task: identical uploads to two repos trip a Xet dedupe bug of the hub (see report)
     import torch
     import transformers
 

@@ -88,11 +88,14 @@ def built_models(tmp_path_factory: pytest.TempPathFactory) -> Callable[[str], Pa
 
 
 @pytest.fixture
-def push_model(live_server: str, user: User) -> Callable[..., str]:
+def push_model(live_server: str, user: User, monkeypatch: pytest.MonkeyPatch) -> Callable[..., str]:
     """Upload a folder as alice/<name> (private if asked); returns the repo id."""
-    from huggingface_hub import HfApi
+    from huggingface_hub import HfApi, constants
 
     def push(folder: Path, name: str, private: bool = False) -> str:
+        # through LFS: the Xet client remembers chunks it uploaded to an earlier test's hub (same weights, pushed
+        # again) and only refers to them, in a shard naming xorbs this test's hub never received (400)
+        monkeypatch.setattr(constants, "HF_HUB_DISABLE_XET", True)
         api = HfApi(endpoint=live_server, token=user.token)
         repo_id = f"{user.name}/{name}"
         api.create_repo(repo_id, private=private)

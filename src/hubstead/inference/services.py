@@ -63,6 +63,7 @@ class InferenceService:
         self.cache = ModelCache(self._load, self._unload, config.memory_budget_bytes)
         self._tokens: dict[ModelKey, str | None] = {}
         self.calls = 0
+        self.cancelled_streams = 0  # generations stopped because the caller went away
 
     # --- models ------------------------------------------------------------------------------
 
@@ -98,6 +99,8 @@ class InferenceService:
         try:
             model: WorkerModel = cached.payload
             task = self._task_for(call, model.loaded)
+            if task == "sentence-similarity" and not isinstance(inputs, dict):
+                task = "feature-extraction"  # a text, or texts: their embeddings (clients post either to /models/{id})
             if task == "sentence-similarity":
                 return await self._similarity(model, inputs)
             many = isinstance(inputs, list) and task not in ("question-answering",)
@@ -144,7 +147,7 @@ class InferenceService:
             raise InferenceTimeoutError("The model did not answer in time") from None
 
     def _task_for(self, call: Call, loaded: runners.LoadedModel) -> str:
-        task = call.task or loaded.task
+        task = call.task or call.pipeline_tag or loaded.task
         if task == "text2text-generation":
             task = "summarization"
         same = task == loaded.task or {task, loaded.task} <= set(SENTENCE_TASKS)
@@ -185,6 +188,7 @@ class InferenceService:
         self.calls += 1
         cached = await self._acquire(call)
         cancelled = threading.Event()
+        finished = False
         try:
             model: WorkerModel = cached.payload
             loaded = model.loaded
@@ -200,9 +204,12 @@ class InferenceService:
             while True:
                 piece = await loop.run_in_executor(None, next, pieces, sentinel)
                 if piece is sentinel:
+                    finished = True
                     return
                 yield piece[1]  # type: ignore[index]
         finally:
+            if not finished:
+                self.cancelled_streams += 1
             cancelled.set()
             self.cache.release(cached)
 
@@ -224,6 +231,7 @@ class InferenceService:
             )
         return {
             "calls": self.calls,
+            "cancelled_streams": self.cancelled_streams,
             "memory_budget_bytes": self.cache.budget_bytes,
             "memory_used_bytes": self.cache.used_bytes,
             "evictions": self.cache.evictions,
