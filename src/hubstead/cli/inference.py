@@ -25,6 +25,9 @@ def add_parser(sub: Any) -> None:
 
 
 def run_inference_worker(args: argparse.Namespace) -> int:
+    # OpenMP's threads sleep rather than spin while they wait: on a machine whose cores other processes share (the
+    # hub, its clients), spinning threads get preempted at every barrier and a forward pass takes 10x longer
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     try:
         import torch
         import uvicorn
