@@ -42,18 +42,27 @@ class BatchStats:
     sizes: list[int] = field(default_factory=list)
 
 
+MIN_PADDING_EFFICIENCY = 0.7  # real tokens / padded tokens below which a long item starts a bucket of its own
+MIN_BUCKET = 8  # ...once the bucket holds this many (a forward pass has a fixed cost too)
+
+
 def buckets(costs: Sequence[int], max_tokens: int, max_size: int) -> list[list[int]]:
     """Indices of ``costs`` grouped so that each group's padded size (count x largest cost) stays within
-    ``max_tokens`` (a single item always forms a group) and similar lengths go together."""
+    ``max_tokens`` (a single item always forms a group), similar lengths go together, and a group of a fair
+    size is closed rather than padded mostly with nothing."""
     order = sorted(range(len(costs)), key=lambda i: costs[i])
     groups: list[list[int]] = []
     current: list[int] = []
+    real = 0
     for index in order:
         longest = costs[index]  # sorted: the newcomer is the longest of its group
-        if current and ((len(current) + 1) * longest > max_tokens or len(current) >= max_size):
+        padded = (len(current) + 1) * longest
+        wasteful = len(current) >= MIN_BUCKET and (real + longest) < MIN_PADDING_EFFICIENCY * padded
+        if current and (padded > max_tokens or len(current) >= max_size or wasteful):
             groups.append(current)
-            current = []
+            current, real = [], 0
         current.append(index)
+        real += longest
     if current:
         groups.append(current)
     return groups

@@ -20,6 +20,12 @@ def test_buckets_group_similar_lengths_within_the_token_budget() -> None:
     assert groups == [[0, 2, 4], [3, 1]]  # short ones together; the two long ones pad only to each other
 
 
+def test_a_bucket_is_closed_rather_than_padded_mostly_with_nothing() -> None:
+    costs = [10] * 8 + [60] * 8
+    assert buckets(costs, max_tokens=100_000, max_size=64) == [list(range(8)), list(range(8, 16))]
+    assert buckets([10] * 4 + [60], max_tokens=100_000, max_size=64) == [[0, 1, 2, 3, 4]]  # too few to split
+
+
 def test_a_single_item_larger_than_the_budget_still_runs_alone() -> None:
     assert buckets([10_000, 3], max_tokens=100, max_size=8) == [[1], [0]]
 
