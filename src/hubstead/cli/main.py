@@ -78,7 +78,6 @@ def _start_inference_worker(
     command += ["--memory-mb", str(inference.memory_budget_mb)]
     process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
     url = f"http://127.0.0.1:{worker_port}"
-    os.environ["HUBSTEAD_INFERENCE__WORKER_URL"] = url  # for the server processes of serve --workers
     print(f"inference worker at {url}", file=sys.stderr)
     update = {"inference": inference.model_copy(update={"worker_url": url})}
     return settings.model_copy(update=update), process
@@ -107,6 +106,8 @@ def _run_server(args: argparse.Namespace, settings: Settings, options: dict[str,
         _prepare_for_workers(settings)
         jobs = _start_job_worker(settings) if settings.jobs.in_process_worker else None
         os.environ["HUBSTEAD_JOBS__IN_PROCESS_WORKER"] = "false"  # the server processes run none themselves
+        if settings.inference.worker_url:  # the local inference worker, for the server processes
+            os.environ["HUBSTEAD_INFERENCE__WORKER_URL"] = settings.inference.worker_url
         try:
             uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
         finally:
