@@ -13,6 +13,13 @@ import httpx
 from hubstead.errors import InferenceUnavailableError
 
 WORKER_KEY_HEADER = "X-Hubstead-Worker-Key"
+TASKS = frozenset(
+    {
+        "text-classification", "token-classification", "fill-mask", "feature-extraction", "sentence-similarity",
+        "question-answering", "zero-shot-classification", "summarization", "translation", "text-generation",
+        "text2text-generation", "image-classification", "automatic-speech-recognition",
+    }
+)  # fmt: skip
 FORWARDED_HEADERS = ("content-type", "x-wait-for-model", "accept")
 PASSED_BACK = ("content-type", "x-error-code", "x-error-message", "cache-control", "retry-after")
 

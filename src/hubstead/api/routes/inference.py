@@ -13,9 +13,9 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from hubstead.api.deps import get_actor, unit_of_work
 from hubstead.api.disconnect import unless_disconnected
 from hubstead.api.limits import BoundedJsonRoute, read_body
-from hubstead.errors import InferenceUnavailableError, InvalidInputError, ModelNotRunnableError
+from hubstead.errors import InferenceUnavailableError, InvalidInputError, ModelNotRunnableError, UnsupportedTaskError
 from hubstead.hub import Hub
-from hubstead.inference.client import WorkerCall, WorkerClient, WorkerResponse
+from hubstead.inference.client import TASKS, WorkerCall, WorkerClient, WorkerResponse
 from hubstead.repos.models import RepoType
 from hubstead.repos.search import RepoQuery, SearchService
 from hubstead.repos.services import RepoService
@@ -45,9 +45,12 @@ async def _checked_call(request: Request, repo_id: str, path: str, task: str | N
         repo = await run_in_threadpool(repos.get_repo_for_download, RepoType.MODEL, repo_id, actor)
         if repo.head_sha is None:
             raise ModelNotRunnableError(f"{repo.repo_id} has no files yet")
+        tag = repo.pipeline_tag
+        if task is None and tag and tag not in TASKS:
+            raise UnsupportedTaskError(f"{repo.repo_id} is a {tag[:64]} model, which the inference API does not run")
         await run_in_threadpool(StatsService(session).count_inference_call, repo)
         account = actor.account.name if actor.account else None
-        call = WorkerCall(path, repo.repo_id, repo.head_sha, task, repo.pipeline_tag, None)
+        call = WorkerCall(path, repo.repo_id, repo.head_sha, task, tag if tag in TASKS else None, None)
     token = hub.delegated_tokens.issue(account, "model", call.repo_id)
     return WorkerCall(call.path, call.repo_id, call.revision, call.task, call.pipeline_tag, token)
 
@@ -90,6 +93,8 @@ async def call_model(request: Request, namespace: str, name: str) -> Response:
 
 @router.post("/models/{namespace}/{name}/pipeline/{task}")
 async def call_model_pipeline(request: Request, namespace: str, name: str, task: str) -> Response:
+    if task not in TASKS:
+        raise UnsupportedTaskError(f"Unknown task {task[:64]!r}: the inference API runs {', '.join(sorted(TASKS))}")
     body = await _body(request)
     call = await _checked_call(request, f"{namespace}/{name}", "/run", task)
     return await _forward(request, call, body)
