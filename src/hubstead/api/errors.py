@@ -29,7 +29,7 @@ STATUS: dict[type[errors.HubsteadError], int] = {
     errors.RangeNotSatisfiableError: 416,
     errors.PayloadTooLargeError: 413,
     errors.RateLimitedError: 429,
-    errors.InferenceError: 500,
+    errors.InferenceError: 503,
     errors.ModelLoadingError: 503,
     errors.ModelNotRunnableError: 422,
     errors.UnsupportedTaskError: 400,
