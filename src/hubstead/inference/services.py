@@ -86,7 +86,7 @@ class InferenceService:
 
     async def _acquire(self, call: Call) -> CachedModel:
         key = self._key(call)
-        self._tokens.setdefault(key, call.token)
+        self._tokens[key] = call.token  # the newest: a token an earlier call brought may have expired by a reload
         wait = self.config.wait_for_model_seconds if call.wait_for_model else 0.0
         return await self.cache.acquire(key, wait)
 
