@@ -120,3 +120,12 @@ def test_a_caller_that_will_not_wait_is_told_how_long_loading_takes() -> None:
         raise AssertionError("no ModelLoadingError")
 
     assert _run(scenario()) > 0
+
+
+def test_the_hub_imports_nothing_of_the_inference_extra() -> None:
+    import subprocess
+    import sys
+
+    code = "import sys, hubstead.app, hubstead.cli.main; print(sorted({'torch', 'transformers'} & set(sys.modules)))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
