@@ -48,7 +48,7 @@ test: test-deps lint  ## install what tests need, lint, and run the suite
 	$(BIN)/pytest $(PYTEST_ARGS)
 
 $(VENV)/.installed-bench: pyproject.toml | $(BIN)/python
-	$(PIP) install -q -e ".[bench]"
+	$(PIP) install -q -c constraints.txt -e ".[bench]"
 	@touch $(VENV)/.installed $@
 
 bench-deps: $(VENV)/.installed-bench  ## nginx is the download baseline (Debian package; needs root)
@@ -62,6 +62,7 @@ bench: bench-deps  ## transfer, metadata and commit speed against the physical l
 	$(BIN)/python bench/xet.py || status=$$?; \
 	$(BIN)/python bench/search.py || status=$$?; \
 	$(BIN)/python bench/web.py || status=$$?; \
+	$(BIN)/python bench/inference.py || status=$$?; \
 	exit $$status
 
 clean:

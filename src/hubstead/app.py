@@ -23,6 +23,7 @@ from hubstead.api.routes import (
     discussions,
     files,
     git,
+    inference,
     jobs,
     lfs,
     likes,
@@ -61,6 +62,9 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
             with contextlib.suppress(asyncio.CancelledError):
                 await pruner  # a prune under way finishes before the engine goes
         await asyncio.to_thread(hub.stop_worker)  # running jobs finish, or are handed back
+        if hub.inference_client is not None:
+            await hub.inference_client.close()
+            hub.inference_client = None
         hub.close()
 
     app = FastAPI(
@@ -89,6 +93,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         jobs,
         orgs,
         search,
+        inference,
         likes,
         lfs,
         xet,

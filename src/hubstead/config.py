@@ -163,6 +163,23 @@ class JobSettings(BaseModel):
         return self
 
 
+class InferenceSettings(BaseModel):
+    """``HUBSTEAD_INFERENCE__<FIELD>``: the inference API (docs/inference.md). The hub checks rights and forwards
+    calls to an inference worker (``hubstead inference-worker``), which downloads models through the public API."""
+
+    enabled: bool = Field(default=True, description="Serve /models/{id} and /v1/... (503 without a worker)")
+    worker_url: str | None = Field(
+        default=None, description="Where the hub reaches its inference worker; default: the one serve starts"
+    )
+    local_worker: bool = Field(default=True, description="hubstead serve starts one inference worker beside it")
+    worker_port: int | None = Field(default=None, description="The local worker's port; default: the hub's + 1")
+    worker_key: str | None = Field(default=None, description="A shared secret the hub sends to its workers")
+    memory_budget_mb: int = Field(default=4096, ge=16, description="Model weights the local worker keeps loaded")
+    timeout_seconds: float = Field(default=120, gt=0, description="A call that takes longer answers 504")
+    token_ttl_seconds: int = Field(default=600, ge=30, description="Lifetime of the tokens workers download with")
+    max_body_bytes: int = Field(default=32 * MiB, ge=1024, description="Largest request body (an image, audio)")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -191,6 +208,7 @@ class Settings(BaseSettings):
     xet: XetSettings = Field(default_factory=XetSettings)
     scanning: ScanningSettings = Field(default_factory=ScanningSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
+    inference: InferenceSettings = Field(default_factory=InferenceSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
     audit_retention_days: int = Field(
         default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"

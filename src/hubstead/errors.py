@@ -37,7 +37,13 @@ HubsteadError
 ├── UnprocessableError
 │   └── LfsObjectMissingError
 ├── RangeNotSatisfiableError
-└── PayloadTooLargeError
+├── PayloadTooLargeError
+└── InferenceError                   (the inference API: workers and the hub's proxy to them)
+    ├── ModelLoadingError            (ModelLoading, 503 with estimated_time: the model is being loaded)
+    ├── ModelNotRunnableError        (ModelNotRunnable, 422: no weights, unknown architecture, custom code, too big)
+    ├── UnsupportedTaskError         (400: a task the model or Hubstead cannot run)
+    ├── InferenceUnavailableError    (503: no inference worker is configured or reachable)
+    └── InferenceTimeoutError        (504: the model did not answer in time)
 
 JobHandlerError                      (not a HubsteadError: raised inside background jobs, never reaches HTTP)
 ├── JobCancelledError                (a handler stops at a cancellation check: cancelled, timed out, worker stopping)
@@ -257,6 +263,36 @@ class RangeNotSatisfiableError(HubsteadError):
 
 
 class PayloadTooLargeError(HubsteadError):
+    pass
+
+
+class InferenceError(HubsteadError):
+    pass
+
+
+class ModelLoadingError(InferenceError):
+    """The model is being loaded; ``estimated_time`` (seconds) says how long it should still take."""
+
+    code = "ModelLoading"
+
+    def __init__(self, message: str, estimated_time: float) -> None:
+        super().__init__(message)
+        self.estimated_time = estimated_time
+
+
+class ModelNotRunnableError(InferenceError):
+    code = "ModelNotRunnable"
+
+
+class UnsupportedTaskError(InferenceError):
+    pass
+
+
+class InferenceUnavailableError(InferenceError):
+    pass
+
+
+class InferenceTimeoutError(InferenceError):
     pass
 
 

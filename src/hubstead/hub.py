@@ -11,12 +11,14 @@ from anyio import CapacityLimiter
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from hubstead.accounts.delegation import DelegatedTokens
 from hubstead.accounts.services import record_token_uses
 from hubstead.config import Settings
 from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
 from hubstead.gitstore.transport import GitTransport
+from hubstead.inference.client import WorkerClient
 from hubstead.jobs.services import DbJobQueue, Doorbell
 from hubstead.jobs.tasks import Adapters, TaskRegistry, build_registry
 from hubstead.jobs.worker import Worker
@@ -47,6 +49,7 @@ class Hub:
     recent_xet_hashes: RecentXetHashes = field(default_factory=RecentXetHashes)
     doorbell: Doorbell = field(default_factory=Doorbell)
     worker: Worker | None = None  # the in-process one, while it runs
+    inference_client: WorkerClient | None = None  # to the inference worker, made on first use
 
     @classmethod
     def from_settings(cls, settings: Settings, *, blobs: BlobStore | None = None, migrate_db: bool = True) -> Hub:
@@ -64,6 +67,11 @@ class Hub:
             blobs=blobs if blobs is not None else LocalBlobStore(settings.data_dir / "blobs"),
             signer=UrlSigner(settings.resolved_secret_key(), settings.signed_url_ttl_seconds),
         )
+
+    @cached_property
+    def delegated_tokens(self) -> DelegatedTokens:
+        """Tokens for compute workers: read one repo for the caller they serve, for a few minutes."""
+        return DelegatedTokens(self.settings.resolved_secret_key(), self.settings.inference.token_ttl_seconds)
 
     @property
     def lfs_limits(self) -> LfsLimits:

@@ -30,6 +30,7 @@ import pytest
 from hubstead.accounts.models import OrgRole, TokenRole
 from hubstead.accounts.services import AccountService
 from hubstead.accounts.sessions import SessionService
+from hubstead.inference.client import WorkerClient
 from hubstead.jobs.models import JobState
 from tests.api._support import API_TYPES, LFS_CONTENT, LFS_OID, URL_PREFIX, auth, file_line, header_line, ndjson
 from tests.api.test_privacy import NEW_COMMIT, NEW_OID, _app_routes, _batch
@@ -280,8 +281,23 @@ def _transport_calls(repo_type: str) -> list[Call]:
     ]  # fmt: skip
 
 
+CHAT = [{"role": "user", "content": "hi"}]
+# the inference API: answered by a fake worker (see state) once the hub's checks pass, which are resolve's
+INFERENCE_CALLS = [
+    Call("inference", "call_model", "POST", "/models/{repo}", "files", json={"inputs": "hi"}),
+    Call("inference-pipeline", "call_model_pipeline", "POST", "/models/{repo}/pipeline/feature-extraction", "files",
+         json={"inputs": "hi"}),
+    Call("inference-chat-model", "create_model_chat_completion", "POST", "/models/{repo}/v1/chat/completions",
+         "files", json={"messages": CHAT}),
+    Call("inference-chat", "create_chat_completion", "POST", "/v1/chat/completions", "files",
+         json={"model": "{repo}", "messages": CHAT}),
+    Call("inference-embeddings", "create_embeddings", "POST", "/v1/embeddings", "files",
+         json={"model": "{repo}", "input": "hi"}),
+]  # fmt: skip
+
 REPO_CALLS = [
     *_transport_calls("model"),
+    *INFERENCE_CALLS,
     *_transport_calls("dataset"),
     Call("revision-info", "get_repo_info_at_revision", "GET", "{api}/revision/keep", "read"),
     Call("scan", "get_repo_scan_status", "GET", "{api}/scan", "read"),
@@ -465,6 +481,8 @@ def check_shows(key: str, response: Any, allowed: bool) -> str | None:
 @pytest.fixture
 async def state(app: Any, hub: Any) -> AsyncIterator[Hub]:
     tokens, rita = build_callers(hub)
+    fake_worker = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    hub.inference_client = WorkerClient("http://worker", None, 10, transport=fake_worker)
     with warnings.catch_warnings():
         # FastAPI names the GET and HEAD operations of one route alike (resolve, LFS downloads) and warns once,
         # when it first builds the OpenAPI description: build it here, where the warning is expected
@@ -612,6 +630,7 @@ XET = "/api/hubstead/xet"
 
 ACCOUNT_CALLS = [
     AccountCall("get_health", "GET", "/api/health", "anyone"),
+    AccountCall("list_inference_models", "GET", "/v1/models", "public"),
     AccountCall("get_agent_harnesses", "GET", "/api/agent-harnesses", "anyone"),
     *[
         AccountCall(route, method, url, "anyone")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import httpx
 import hypothesis.strategies as st
 import pytest
 import schemathesis
@@ -17,6 +18,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 
 from hubstead.accounts.services import AccountService
+from hubstead.inference.client import WorkerClient
 from tests.api._support import auth, seed_repo
 from tests.conftest import User, make_org, make_user
 
@@ -57,7 +59,10 @@ def _picks() -> st.SearchStrategy[tuple[tuple[str, str], dict[str, str]] | None]
 @pytest.fixture
 def world(live_server: str, hub: Any, user: User) -> User:
     """alice (a site admin, so the admin routes are reached too) with a public and a private repo, each with files,
-    a branch, a tag and a pull request; bob with a public repo; an org."""
+    a branch, a tag and a pull request; bob with a public repo; an org. Inference calls reach a fake worker: what
+    is fuzzed is the hub's side of them (rights, bounds, the model named in a body)."""
+    fake_worker = httpx.MockTransport(lambda request: httpx.Response(200, json={"ok": True}))
+    hub.inference_client = WorkerClient("http://worker", None, 10, transport=fake_worker)
     bob = make_user(hub, "bob")
     with hub.sessions.begin() as session:
         AccountService(session).get_user("alice").is_admin = True

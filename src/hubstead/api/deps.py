@@ -14,6 +14,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from hubstead.accounts.delegation import PREFIX as DELEGATION_PREFIX
 from hubstead.accounts.permissions import ANONYMOUS, Actor
 from hubstead.accounts.services import TOKEN_USES, AccountService
 from hubstead.accounts.sessions import SessionService
@@ -144,6 +145,8 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
     from the website's session cookie (so that its pages may link to private files; a cookie never
     authorises a change, which keeps cross-site forms harmless), else anonymous."""
     token = bearer_token(request)
+    if token is not None and token.startswith(DELEGATION_PREFIX):
+        return await _delegated_actor(request, session, token)
     if token is not None:
         actor = await run_in_threadpool(AccountService(session).actor_for_token, token)
     elif request.method in SAFE_METHODS and SESSION_COOKIE in request.headers.get("cookie", ""):
@@ -158,6 +161,22 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
     if actor.is_admin:
         request.state.rate_limit_exempt = True  # read by the rate limiter (api/ratelimit.py)
     return replace(actor, ip=client_ip(request))
+
+
+async def _delegated_actor(request: Request, session: Session, token: str) -> Actor:
+    """A compute worker's short-lived token (accounts/delegation.py): the caller it acts for, reading one repo."""
+    hub: Hub = request.app.state.hub
+    delegation = hub.delegated_tokens.verify(token)
+    if not delegation.allows_path(request.method, request.url.path):
+        raise AuthenticationError("A delegated token only reads its own repo")
+    if delegation.account is None:
+        return ANONYMOUS
+    service = AccountService(session)
+    account = await run_in_threadpool(service.find_account, delegation.account)
+    if account is None or account.disabled:
+        raise AuthenticationError("Invalid credentials in Authorization header")
+    actor = await run_in_threadpool(service.actor_for_account, account)
+    return replace(actor, token=delegation.token(), scopes=delegation.scopes(), ip=client_ip(request))
 
 
 ActorDep = Annotated[Actor, Depends(get_actor)]

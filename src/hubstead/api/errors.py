@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from hubstead import errors
+from hubstead.api.disconnect import ClientGoneError
 
 log = logging.getLogger("hubstead.api")
 CHALLENGE = 'Basic realm="Hubstead"'
@@ -28,6 +29,12 @@ STATUS: dict[type[errors.HubsteadError], int] = {
     errors.RangeNotSatisfiableError: 416,
     errors.PayloadTooLargeError: 413,
     errors.RateLimitedError: 429,
+    errors.InferenceError: 503,
+    errors.ModelLoadingError: 503,
+    errors.ModelNotRunnableError: 422,
+    errors.UnsupportedTaskError: 400,
+    errors.InferenceUnavailableError: 503,
+    errors.InferenceTimeoutError: 504,
 }
 
 
@@ -82,6 +89,8 @@ async def handle_hubstead_error(request: Request, exc: Exception) -> Response:
     message = exc.message
     if isinstance(exc, errors.GatedRepoError):
         message = exc.message_for(base_url_of(request))  # where to ask for access, on this hub
+    if isinstance(exc, errors.ModelLoadingError):
+        extra["estimated_time"] = round(exc.estimated_time, 1)  # huggingface.co's loading answer
     if isinstance(exc, errors.RateLimitedError):
         headers |= rate_limit_headers(exc.policy, exc.limit, exc.window, 0, exc.retry_after)
         headers["Retry-After"] = str(exc.retry_after)
@@ -103,7 +112,12 @@ async def handle_validation_error(request: Request, exc: Exception) -> Response:
     return error_response(422, "Invalid request: " + "; ".join(problems))
 
 
+async def handle_client_gone(request: Request, exc: Exception) -> Response:
+    return Response(status_code=499)  # the client disconnected: nobody reads this
+
+
 def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(ClientGoneError, handle_client_gone)
     app.add_exception_handler(errors.HubsteadError, handle_hubstead_error)
     app.add_exception_handler(StarletteHTTPException, handle_http_exception)
     app.add_exception_handler(RequestValidationError, handle_validation_error)

@@ -29,7 +29,6 @@ def _settings(args: argparse.Namespace) -> Settings:
 
 
 def cmd_serve(args: argparse.Namespace) -> int:
-    import uvicorn
 
     from hubstead.connections import connection_ceiling, raise_open_files_limit, server_options
 
@@ -50,6 +49,52 @@ def cmd_serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     _tune_malloc()
+    settings, inference = _start_inference_worker(settings, host, port)
+    try:
+        _run_server(args, settings, options)
+    finally:
+        if inference is not None:
+            _stop_process(inference, 20)
+    return 0
+
+
+def _start_inference_worker(
+    settings: Settings, host: str, port: int
+) -> tuple[Settings, subprocess.Popen[bytes] | None]:
+    """One ``hubstead inference-worker`` beside the hub, unless the settings name one elsewhere or turn it off
+    (or the inference extra is missing: the inference API then answers 503)."""
+    inference = settings.inference
+    if not inference.enabled or inference.worker_url or not inference.local_worker:
+        return settings, None
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None or importlib.util.find_spec("transformers") is None:
+        print("inference: no torch/transformers here (pip install hubstead[inference]); API off", file=sys.stderr)
+        return settings, None
+    worker_port = inference.worker_port or port + 1
+    hub_host = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    command = [sys.executable, "-m", "hubstead.cli.main", "--data-dir", str(settings.data_dir.resolve())]
+    command += ["inference-worker", "--hub", f"http://{hub_host}:{port}", "--port", str(worker_port)]
+    command += ["--memory-mb", str(inference.memory_budget_mb)]
+    process = subprocess.Popen(command, start_new_session=True, preexec_fn=_die_with_parent)
+    url = f"http://127.0.0.1:{worker_port}"
+    print(f"inference worker at {url}", file=sys.stderr)
+    update = {"inference": inference.model_copy(update={"worker_url": url})}
+    return settings.model_copy(update=update), process
+
+
+def _stop_process(process: subprocess.Popen[bytes], grace: float) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(grace)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _run_server(args: argparse.Namespace, settings: Settings, options: dict[str, Any]) -> None:
+    import uvicorn
+
     if args.workers > 1:
         rate_limit = settings.rate_limit
         if rate_limit.enabled and rate_limit.backend == "memory":
@@ -61,6 +106,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         _prepare_for_workers(settings)
         jobs = _start_job_worker(settings) if settings.jobs.in_process_worker else None
         os.environ["HUBSTEAD_JOBS__IN_PROCESS_WORKER"] = "false"  # the server processes run none themselves
+        if settings.inference.worker_url:  # the local inference worker, for the server processes
+            os.environ["HUBSTEAD_INFERENCE__WORKER_URL"] = settings.inference.worker_url
         try:
             uvicorn.run("hubstead.cli.main:worker_app", factory=True, workers=args.workers, **options)
         finally:
@@ -70,7 +117,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         from hubstead.app import create_app
 
         uvicorn.run(create_app(settings), **options)
-    return 0
 
 
 def _tune_malloc() -> None:
@@ -160,9 +206,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    from hubstead.cli import admin, worker, xet
+    from hubstead.cli import admin, inference, worker, xet
 
     worker.add_parser(sub)
+    inference.add_parser(sub)
     admin.add_parser(sub)
     xet.add_parser(sub)
     args = parser.parse_args(argv)

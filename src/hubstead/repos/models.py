@@ -107,6 +107,16 @@ class RepoDownloadDay(Base):
     count: Mapped[int] = mapped_column(Integer, default=0)
 
 
+class RepoInferenceCalls(Base):
+    """Calls of the inference API on a model (shown on its page)."""
+
+    __tablename__ = "repo_inference_calls"
+
+    repo_id: Mapped[int] = mapped_column(ForeignKey("repos.id", ondelete="CASCADE"), primary_key=True)
+    calls: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_called_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+
+
 class AccessRequestStatus(enum.StrEnum):
     PENDING = "pending"
     ACCEPTED = "accepted"

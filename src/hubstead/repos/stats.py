@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from hubstead.accounts.models import Account
 from hubstead.db.base import utcnow
-from hubstead.repos.models import Repo, RepoDownloadDay, RepoLike, RepoType
+from hubstead.repos.models import Repo, RepoDownloadDay, RepoInferenceCalls, RepoLike, RepoType
 
 WINDOW_DAYS = 30
 TRENDING_DAYS = 7
@@ -109,6 +109,21 @@ class StatsService:
                     self.session.add(RepoDownloadDay(**values))
             except IntegrityError:
                 self._upsert_day(repo_pk, day)
+
+    def count_inference_call(self, repo: Repo) -> None:
+        """One more call of the inference API on ``repo`` (an upsert: no read, no race between replicas)."""
+        now = utcnow()
+        dialect = self.session.get_bind().dialect.name
+        module = sqlite if dialect == "sqlite" else postgresql
+        insert = module.insert(RepoInferenceCalls).values(repo_id=repo.id, calls=1, last_called_at=now)
+        self.session.execute(
+            insert.on_conflict_do_update(
+                index_elements=["repo_id"], set_={"calls": RepoInferenceCalls.calls + 1, "last_called_at": now}
+            )
+        )
+
+    def inference_calls(self, repo: Repo) -> int:
+        return self.session.scalar(select(RepoInferenceCalls.calls).where(RepoInferenceCalls.repo_id == repo.id)) or 0
 
     def roll_windows(self, today: date | None = None) -> int:
         """Recompute 30-day and trending counters of repos whose old activity fell out of the windows."""

@@ -9,6 +9,7 @@ from hubstead.errors import AuthenticationError
 from hubstead.repos.cards import split_front_matter
 from hubstead.repos.services import DEFAULT_BRANCH
 from hubstead.web.context import WebContextDep
+from hubstead.web.inference_view import deploy_snippets, widget_for
 from hubstead.web.markdown import LinkBase
 from hubstead.web.repo_page import asked_fields, page_context
 from hubstead.web.repo_view import README, read_text, side_panel, snippets
@@ -36,6 +37,8 @@ def show_repo(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) 
         card_html=card_html,
         panel=side_panel(repo),
         snippets=snippets(repo, ctx.base_url),
+        widget=widget_for(repo, ctx.hub.settings.inference.enabled, ctx.stats.inference_calls(repo)),
+        deploy=deploy_snippets(repo, ctx.base_url),
         size=size,
         file_count=file_count,
         commit=git.commit_meta(sha),
