@@ -1,7 +1,7 @@
 """inference: calls of the inference API per model
 
-Revision ID: 0014
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-04 22:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import hubstead.db.base
 
-revision = "0014"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
