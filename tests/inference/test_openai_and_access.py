@@ -92,15 +92,33 @@ def test_private_model_needs_a_token_that_reads_it(
     assert owner.status_code == 200, owner.text
 
 
+def _uid(hub: Any, repo_id: str) -> str:
+    from hubstead.repos.models import RepoType
+    from hubstead.repos.services import RepoService
+
+    with hub.sessions() as session:
+        repo = RepoService(session, hub.git, hub.blobs).find_repo(RepoType.MODEL, repo_id)
+        assert repo is not None
+        return str(repo.uid)
+
+
 def test_delegated_token_reads_only_its_own_repo(live_server: str, user: User, hub: Any) -> None:
-    token = hub.delegated_tokens.issue(user.name, "model", f"{user.name}/one")
+    owner = {"Authorization": f"Bearer {user.token}"}
+    assert httpx.post(f"{live_server}/api/repos/create", json={"name": "one"}, headers=owner).status_code == 200
+    token = hub.delegated_tokens.issue(user.name, "model", f"{user.name}/one", _uid(hub, f"{user.name}/one"))
     headers = {"Authorization": f"Bearer {token}"}
+    assert httpx.get(f"{live_server}/api/models/{user.name}/one/revision/main", headers=headers).status_code == 200
     assert httpx.get(f"{live_server}/api/models/{user.name}/two", headers=headers).status_code == 401
     assert httpx.get(f"{live_server}/api/whoami-v2", headers=headers).status_code == 401
     assert httpx.post(f"{live_server}/api/repos/create", json={"name": "x"}, headers=headers).status_code == 401
     forged = token[:-4] + "0000"
     response = httpx.get(f"{live_server}/api/models/{user.name}/one", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
+    # deleted and made again under the same name: another repo, which the token does not open
+    deleted = httpx.request("DELETE", f"{live_server}/api/repos/delete", json={"name": "one"}, headers=owner)
+    assert deleted.status_code == 200
+    assert httpx.post(f"{live_server}/api/repos/create", json={"name": "one"}, headers=owner).status_code == 200
+    assert httpx.get(f"{live_server}/api/models/{user.name}/one/revision/main", headers=headers).status_code == 401
 
 
 @pytest.mark.parametrize(

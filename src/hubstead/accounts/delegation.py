@@ -2,7 +2,8 @@
 the caller whose request the worker serves. A worker downloads that repo's files with one and nothing else.
 
 ``hsd_<payload>.<hmac>``, the payload naming the account (or none), the repo and an expiry, signed with the
-hub's secret: nothing is stored, and the token dies at its expiry. Accepted only on the download paths of
+hub's secret: nothing is stored, and the token dies at its expiry, or with its repo (the payload names the repo's
+uid, which a repo made again under the same name does not share). Accepted only on the download paths of
 its own repo (see ``api/deps.get_actor``), so an admin's delegated token is not an admin credential."""
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ class Delegation:
     account: str | None
     repo_type: str
     repo_id: str
+    repo_uid: str  # the repo's creation: a repo deleted and made again under the name is another one
     expires: int
 
     def scopes(self) -> FineGrained:
@@ -53,9 +55,11 @@ class DelegatedTokens:
     def _sign(self, payload: str) -> str:
         return hmac.new(self._key, payload.encode(), hashlib.sha256).hexdigest()
 
-    def issue(self, account: str | None, repo_type: str, repo_id: str, now: float | None = None) -> str:
+    def issue(self, account: str | None, repo_type: str, repo_id: str, repo_uid: str, now: float | None = None) -> str:
         expires = int((now if now is not None else time.time()) + self.ttl_seconds)
-        data = json.dumps({"a": account, "t": repo_type, "r": repo_id, "e": expires}, separators=(",", ":"))
+        data = json.dumps(
+            {"a": account, "t": repo_type, "r": repo_id, "u": repo_uid, "e": expires}, separators=(",", ":")
+        )
         payload = base64.urlsafe_b64encode(data.encode()).decode().rstrip("=")
         return f"{PREFIX}{payload}.{self._sign(payload)}"
 
@@ -65,7 +69,7 @@ class DelegatedTokens:
             raise AuthenticationError("Invalid credentials in Authorization header")
         try:
             data = json.loads(base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4)))
-            delegation = Delegation(data["a"], str(data["t"]), str(data["r"]), int(data["e"]))
+            delegation = Delegation(data["a"], str(data["t"]), str(data["r"]), str(data["u"]), int(data["e"]))
         except (binascii.Error, ValueError, KeyError, TypeError) as exc:
             raise AuthenticationError("Invalid credentials in Authorization header") from exc
         if delegation.expires < time.time():

@@ -25,6 +25,7 @@ from hubstead.hub import Hub
 from hubstead.repos.commits import CommitService
 from hubstead.repos.files import FileService
 from hubstead.repos.lfs import LfsService
+from hubstead.repos.models import RepoType
 from hubstead.repos.search import SearchService
 from hubstead.repos.services import RepoService
 from hubstead.repos.stats import StatsService
@@ -169,6 +170,10 @@ async def _delegated_actor(request: Request, session: Session, token: str) -> Ac
     delegation = hub.delegated_tokens.verify(token)
     if not delegation.allows_path(request.method, request.url.path):
         raise AuthenticationError("A delegated token only reads its own repo")
+    repos = RepoService(session, hub.git, hub.blobs)
+    repo = await run_in_threadpool(repos.find_repo, RepoType(delegation.repo_type), delegation.repo_id, light=True)
+    if repo is None or repo.uid != delegation.repo_uid:
+        raise AuthenticationError("The repo this delegated token was issued for no longer exists")
     if delegation.account is None:
         return ANONYMOUS
     service = AccountService(session)

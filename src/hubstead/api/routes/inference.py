@@ -51,7 +51,8 @@ async def _checked_call(request: Request, repo_id: str, path: str, task: str | N
         await run_in_threadpool(StatsService(session).count_inference_call, repo)
         account = actor.account.name if actor.account else None
         call = WorkerCall(path, repo.repo_id, repo.head_sha, task, tag if tag in TASKS else None, None)
-    token = hub.delegated_tokens.issue(account, "model", call.repo_id)
+        uid = repo.uid
+    token = hub.delegated_tokens.issue(account, "model", call.repo_id, uid)
     return WorkerCall(call.path, call.repo_id, call.revision, call.task, call.pipeline_tag, token)
 
 
