@@ -1,0 +1,225 @@
+"""Converting one revision of a dataset repo: its data files (as the card's ``configs:`` or the naming rules
+lay them out) become parquet shards ``{config}/{split}/NNNN.parquet``, committed to ``refs/convert/parquet``
+through the hub's git and object store, and a DuckDB index with statistics per split under the derived data.
+
+Idempotent: a retried run builds everything again aside and publishes it in one rename; blobs and links that
+an earlier attempt stored are reused; a commit whose tree is already the branch's is not made twice. A config
+that cannot be read is recorded with its error; the others convert."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import shutil
+import traceback
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlalchemy.orm import Session
+
+from hubstead.datasets.index import build_index
+from hubstead.datasets.layout import ConfigPlan, plan_configs
+from hubstead.datasets.readers import DataFileError, read_split, table_features
+from hubstead.datasets.store import INDEX, ConfigInfo, DerivedStore, RevisionState, ShardInfo, SplitInfo
+from hubstead.errors import ConcurrentUpdateError, HubsteadError
+from hubstead.gitstore import Change
+from hubstead.jobs.tasks import Adapters
+from hubstead.objects.services import RepoObjects, blob_key
+from hubstead.repos.cards import parse_card_data
+from hubstead.repos.files import FileService
+from hubstead.repos.lfs_pointer import LfsPointer
+from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.services import DEFAULT_BRANCH, RepoService
+
+log = logging.getLogger("hubstead.datasets")
+PARQUET_REF = "refs/convert/parquet"
+COMMIT_MESSAGE = "Update parquet files"
+CONVERTER = ("parquet-converter", "parquet-converter@hubstead.invalid")
+GITATTRIBUTES = b"*.parquet filter=lfs diff=lfs merge=lfs -text\n"
+ROW_GROUP_ROWS = 100_000
+ROW_GROUP_ROWS_MEDIA = 100  # images and audio: small row groups, as huggingface.co writes them
+CHUNK = 8 * 1024 * 1024
+CAS_RETRIES = 5
+
+Report = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Source:
+    repo_pk: int
+    sha: str
+    paths: dict[str, int]  # path -> size
+    card: dict[str, Any] | None
+
+
+def derived_store(adapters: Adapters) -> DerivedStore:
+    return DerivedStore(adapters.settings.data_dir / "datasets")
+
+
+def convert_revision(adapters: Adapters, repo_pk: int, sha: str, report: Report, attempt: str = "") -> RevisionState:
+    """Convert revision ``sha`` of dataset repo ``repo_pk``; returns what was published."""
+    source = _source(adapters, repo_pk, sha)
+    store = derived_store(adapters)
+    built = store.building_dir(repo_pk, sha, attempt or uuid.uuid4().hex[:8])
+    fetched = built / "_source"
+    fetched.mkdir()
+    try:
+        state = RevisionState(sha)
+        plans = plan_configs(list(source.paths), source.card)
+        for number, plan in enumerate(plans):
+            report(number / max(1, len(plans)), f"config {plan.name}")
+            state.configs.append(_convert_config(adapters, source, plan, built, _fetcher(adapters, source, fetched)))
+        shutil.rmtree(fetched, ignore_errors=True)
+        report(0.95, "committing parquet files")
+        state.parquet_commit = _commit_parquet(adapters, source, built, state)
+        store.publish(repo_pk, sha, built, state)
+    except BaseException:
+        shutil.rmtree(built, ignore_errors=True)
+        raise
+    store.drop_other_revisions(repo_pk, {sha, *_head(adapters, repo_pk)})
+    return state
+
+
+def _head(adapters: Adapters, repo_pk: int) -> list[str]:
+    with adapters.sessions() as session:
+        repo = session.get(Repo, repo_pk)
+        return [repo.head_sha] if repo is not None and repo.head_sha else []
+
+
+def _files(session: Session, adapters: Adapters) -> FileService:
+    return FileService(RepoService(session, adapters.git, adapters.blobs), adapters.blobs)
+
+
+def _source(adapters: Adapters, repo_pk: int, sha: str) -> Source:
+    with adapters.sessions() as session:
+        repo = session.get(Repo, repo_pk)
+        if repo is None or repo.type is not RepoType.DATASET:
+            raise HubsteadError(f"repo {repo_pk} is not a dataset repo")
+        git, commit = _files(session, adapters).resolve(repo, sha)
+        files = _files(session, adapters)
+        entries = files.all_files(git, commit)
+        paths = {e.path: e.size for e in entries}
+        readme = git.get_entry(commit, "README.md")
+        card = parse_card_data(git.read_blob(readme.oid).decode("utf-8", "replace")) if readme else None
+    return Source(repo_pk, commit, paths, card)
+
+
+def _fetcher(adapters: Adapters, source: Source, folder: Path) -> Callable[[str], Path]:
+    def fetch(path: str) -> Path:
+        local = folder / hashlib.sha256(path.encode()).hexdigest()
+        if local.exists():
+            return local
+        with adapters.sessions() as session:
+            files = _files(session, adapters)
+            repo = session.get(Repo, source.repo_pk)
+            if repo is None:
+                raise DataFileError("the repository is gone")
+            git, file = files.get_file(repo, source.sha, path)
+            partial = local.with_suffix(".part")
+            with partial.open("wb") as out:
+                for piece in files.read_bytes(git, file, 0, file.entry.size):
+                    out.write(piece)
+            partial.rename(local)
+        return local
+
+    return fetch
+
+
+def _convert_config(
+    adapters: Adapters, source: Source, plan: ConfigPlan, built: Path, fetch: Callable[[str], Path]
+) -> ConfigInfo:
+    info = ConfigInfo(plan.name, error=plan.error)
+    if plan.error:
+        return info
+    try:
+        for split in plan.splits:
+            table = read_split(plan, split, fetch)
+            split_info = _write_split(adapters, plan.name, split, table, built)
+            split_info.num_bytes_original = sum(source.paths.get(p, 0) for p in plan.splits[split])
+            info.splits.append(split_info)
+    except (DataFileError, HubsteadError) as exc:
+        info.error, info.splits = str(exc), []
+    except Exception as exc:  # any reader or engine failure is this config's error, never the job's
+        log.warning("converting config %s of repo %s failed:\n%s", plan.name, source.repo_pk, traceback.format_exc())
+        info.error, info.splits = f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500], []
+    return info
+
+
+def _write_split(adapters: Adapters, config: str, split: str, table: pa.Table, built: Path) -> SplitInfo:
+    folder = built / config / split
+    folder.mkdir(parents=True, exist_ok=True)
+    features = table_features(table.schema)
+    media = any(isinstance(f, dict) and f.get("_type") in ("Image", "Audio") for f in features.values())
+    info = SplitInfo(split, num_rows=table.num_rows, num_bytes_memory=table.nbytes, features=features)
+    shards = max(1, math.ceil(table.nbytes / adapters.settings.datasets.shard_bytes))
+    per_shard = max(1, math.ceil(table.num_rows / shards)) if table.num_rows else 0
+    row_group = ROW_GROUP_ROWS_MEDIA if media else ROW_GROUP_ROWS
+    for number in range(shards):
+        part = table.slice(number * per_shard, per_shard) if per_shard else table
+        path = folder / f"{number:04d}.parquet"
+        pq.write_table(part, path, row_group_size=row_group, compression="snappy")
+        oid, size = _sha256(path)
+        info.shards.append(ShardInfo(f"{config}/{split}/{path.name}", size, oid, part.num_rows))
+    info.num_bytes_parquet = sum(s.size for s in info.shards)
+    info.searchable, info.statistics = build_index(adapters.settings, folder / INDEX, table, features)
+    return info
+
+
+def _sha256(path: Path) -> tuple[str, int]:
+    digest = hashlib.sha256()
+    size = 0
+    with path.open("rb") as f:
+        while chunk := f.read(CHUNK):
+            digest.update(chunk)
+            size += len(chunk)
+    return digest.hexdigest(), size
+
+
+# --- the refs/convert/parquet commit ------------------------------------------------------------
+
+
+def _commit_parquet(adapters: Adapters, source: Source, built: Path, state: RevisionState) -> str | None:
+    """Store the shards as LFS objects of the repo and commit them as the whole tree of ``refs/convert/parquet``;
+    only while ``sha`` is still the head of the main branch (an older revision finishing late changes nothing)."""
+    shards = [s for c in state.configs for sp in c.splits for s in sp.shards]
+    for shard in shards:
+        key = blob_key(shard.oid)
+        if not adapters.blobs.exists(key):
+            writer = adapters.blobs.open_writer(key)
+            try:
+                with (built / shard.path).open("rb") as f:
+                    while chunk := f.read(CHUNK):
+                        writer.write(chunk)
+                writer.commit()
+            except BaseException:
+                writer.abort()
+                raise
+    with adapters.sessions.begin() as session:
+        objects = RepoObjects(session, adapters.blobs)
+        for shard in shards:
+            objects.link(source.repo_pk, shard.oid, shard.size)
+        repo = session.get(Repo, source.repo_pk)
+        if repo is None or repo.head_sha not in (None, source.sha):
+            return None
+        git = RepoService(session, adapters.git, adapters.blobs).open_git(repo)
+        changes = [Change(".gitattributes", git.write_blob(GITATTRIBUTES))]
+        changes += [Change(s.path, git.write_blob(LfsPointer(s.oid, s.size).render())) for s in shards]
+        tree = git.build_tree(None, changes)
+        for _ in range(CAS_RETRIES):
+            tip = git.ref_target(PARQUET_REF)
+            if tip is not None and git.tree_of(tip) == tree:
+                return tip
+            message = f"{COMMIT_MESSAGE}\n\nConverted from {DEFAULT_BRANCH} at {source.sha}"
+            commit = git.write_commit(tree, [tip] if tip else [], message, *CONVERTER)
+            try:
+                git.update_ref(PARQUET_REF, commit, tip)
+            except (ConcurrentUpdateError, HubsteadError):
+                continue
+            return commit
+    return None
