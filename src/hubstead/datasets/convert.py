@@ -21,6 +21,7 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import yaml
 from sqlalchemy.orm import Session
 
 from hubstead.datasets.index import build_index
@@ -171,6 +172,21 @@ def _write_split(adapters: Adapters, config: str, split: str, table: pa.Table, b
     return info
 
 
+def _card(state: RevisionState) -> bytes:
+    """A card whose ``configs:`` name each config's splits, so that ``load_dataset(..., revision=
+    "refs/convert/parquet")`` finds every config as the viewer shows it."""
+    configs = [
+        {
+            "config_name": c.name,
+            "data_files": [{"split": s.name, "path": f"{c.name}/{s.name}/*.parquet"} for s in c.splits],
+        }
+        for c in state.configs
+        if c.splits
+    ]
+    front = yaml.safe_dump({"configs": configs}, sort_keys=False) if configs else ""
+    return f"---\n{front}---\n".encode() if configs else b""
+
+
 def _sha256(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0
@@ -209,6 +225,7 @@ def _commit_parquet(adapters: Adapters, source: Source, built: Path, state: Revi
             return None
         git = RepoService(session, adapters.git, adapters.blobs).open_git(repo)
         changes = [Change(".gitattributes", git.write_blob(GITATTRIBUTES))]
+        changes.append(Change("README.md", git.write_blob(_card(state))))
         changes += [Change(s.path, git.write_blob(LfsPointer(s.oid, s.size).render())) for s in shards]
         tree = git.build_tree(None, changes)
         for _ in range(CAS_RETRIES):

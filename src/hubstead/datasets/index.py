@@ -153,8 +153,8 @@ def _histogram(con: duckdb.DuckDBPyConnection, expr: str, low: float, high: floa
         bins = max(1, min(bins, int(high - low) + 1))
     width = (high - low) / bins if high > low else 1.0
     rows = con.execute(
-        f"SELECT least(CAST(floor((CAST({expr} AS DOUBLE) - ?) / ?) AS BIGINT), ?) AS b, count(*) FROM data "
-        f"WHERE {expr} IS NOT NULL AND NOT isnan(CAST({expr} AS DOUBLE)) GROUP BY b ORDER BY b",
+        f"SELECT least(CAST(floor((CAST({expr} AS DOUBLE) - ?) / ?) AS BIGINT), ?) AS __bin, count(*) FROM data "
+        f"WHERE {expr} IS NOT NULL AND NOT isnan(CAST({expr} AS DOUBLE)) GROUP BY __bin ORDER BY __bin",
         [low, width, bins - 1],
     ).fetchall()
     counts = [0] * bins
