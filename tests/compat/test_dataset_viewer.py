@@ -16,6 +16,13 @@ from huggingface_hub import HfApi  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
+
+@pytest.fixture
+def settings(settings: Any) -> Any:
+    """Shards of 1 MiB, so that a test dataset of a few MB spans several."""
+    return settings.model_copy(update={"datasets": settings.datasets.model_copy(update={"shard_bytes": 1024 * 1024})})
+
+
 TRAIN = {
     "text": ["a good film", "a bad film", "quite fine", "not great"],
     "label": [1, 0, 1, 0],
@@ -298,3 +305,47 @@ def test_second_push_reconverts_and_old_rows_never_show(live_server: str, hub: A
     assert found.json()["num_rows_total"] == 0
     files = api.list_repo_files(repo_id, repo_type="dataset", revision="refs/convert/parquet")
     assert "default/train/0000.parquet" in files
+
+
+LARGE_ROWS = 250_000
+
+
+def test_search_and_filter_find_a_row_in_the_last_row_group_of_a_large_split(
+    live_server: str, hub: Any, user: Any, tmp_path: Path
+) -> None:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    repo_id = f"{user.name}/large"
+    table = pa.table(
+        {
+            "text": [f"row number {i}" for i in range(LARGE_ROWS - 1)] + ["the needle zebra"],
+            "value": list(range(LARGE_ROWS)),
+        }
+    )
+    out = io.BytesIO()
+    pq.write_table(table, out)
+    _upload(HfApi(endpoint=live_server, token=user.token), repo_id, {"data/train.parquet": out.getvalue()})
+    hub.wait_for_jobs(300)
+
+    shards = _viewer(live_server, "parquet", user.token, dataset=repo_id).json()["parquet_files"]
+    assert len(shards) > 1  # size-bounded shards (the test hub's shards are small)
+    last = LARGE_ROWS - 1
+    found = _viewer(
+        live_server, "search", user.token, dataset=repo_id, config="default", split="train", query="zebra"
+    ).json()
+    assert [(r["row_idx"], r["row"]["text"]) for r in found["rows"]] == [(last, "the needle zebra")]
+    filtered = _viewer(
+        live_server, "filter", user.token, dataset=repo_id, config="default", split="train", where=f'"value" >= {last}'
+    ).json()
+    assert [r["row_idx"] for r in filtered["rows"]] == [last]
+    assert filtered["num_rows_total"] == 1
+    end = _viewer(
+        live_server, "rows", user.token, dataset=repo_id, config="default", split="train", offset=last - 1, length=5
+    ).json()
+    assert [r["row"]["value"] for r in end["rows"]] == [last - 1, last]
+    loaded = datasets.load_dataset(
+        repo_id, revision="refs/convert/parquet", token=user.token, cache_dir=str(tmp_path / "c")
+    )
+    assert loaded["train"].num_rows == LARGE_ROWS
+    assert loaded["train"][last] == {"text": "the needle zebra", "value": last}
