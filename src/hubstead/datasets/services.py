@@ -71,10 +71,13 @@ class Page:
 class ViewerService:
     """Read-only queries of the viewer; may queue a conversion a revision never had (older than the viewer)."""
 
-    def __init__(self, repos: RepoService, settings: Settings, queue: JobQueue | None = None) -> None:
+    def __init__(
+        self, repos: RepoService, settings: Settings, queue: JobQueue | None = None, pool: duck.DuckPool | None = None
+    ) -> None:
         self.repos = repos
         self.settings = settings
         self.queue = queue
+        self.pool = pool
         self.store = DerivedStore(settings.data_dir / "datasets")
 
     # --- which revision -----------------------------------------------------------------------
@@ -144,7 +147,7 @@ class ViewerService:
         path = self.store.split_dir(viewed.repo.id, viewed.sha, config, split) / INDEX
         if not path.is_file():
             raise ViewerNotReadyError("The index of this split is missing; it is being rebuilt")
-        con = duck.connect(self.settings, path, read_only=True)
+        con = self.pool.cursor(path) if self.pool is not None else duck.connect(self.settings, path, read_only=True)
         try:
             yield con
         finally:

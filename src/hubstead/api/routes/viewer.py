@@ -28,7 +28,7 @@ MAX_PARAM = 200
 
 
 async def get_viewer(repos: RepoServiceDep, hub: HubDep) -> ViewerService:
-    return ViewerService(repos, hub.settings, hub.jobs)
+    return ViewerService(repos, hub.settings, hub.jobs, hub.duckdb)
 
 
 ViewerDep = Annotated[ViewerService, Depends(get_viewer)]
