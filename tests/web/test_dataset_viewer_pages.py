@@ -70,3 +70,28 @@ def test_a_failed_conversion_says_why(new_page: OpenPage, live_server: str, user
     page = new_page(cookie=session_cookie(hub, user.name))
     page.goto("/datasets/alice/empty")
     expect(page.locator("[data-viewer-failed]")).to_contain_text("No data file matches")
+
+
+def test_a_data_files_page_shows_it_as_a_table(new_page: OpenPage, live_server: str, user: User) -> None:
+    import io
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    out = io.BytesIO()
+    pq.write_table(pa.table({"name": ["ada", "grace"], "year": [1815, 1906]}), out)
+    files = {"people.parquet": out.getvalue(), "notes.jsonl": b'{"k": "v1"}\n{"k": "v2"}\n', "words.csv": _csv()}
+    seed(live_server, user.token, "alice/files", files, repo_type="dataset")
+    page = new_page()
+
+    page.goto("/datasets/alice/files/blob/main/people.parquet")
+    table = page.locator("[data-file-table] table")
+    expect(table.locator("thead th")).to_have_text(["namestring", "yearint64"])
+    expect(table.locator("tbody tr").nth(1)).to_have_text("grace1906")
+    expect(page.locator(".file-body")).to_contain_text("The first 2 rows of 2")
+
+    page.goto("/datasets/alice/files/blob/main/notes.jsonl")
+    expect(page.locator("[data-file-table] tbody td")).to_have_text(["v1", "v2"])
+    page.goto("/datasets/alice/files/blob/main/words.csv")
+    expect(page.locator("[data-file-table] tbody tr")).to_have_count(ROWS)
+    screenshot(page, "viewer-blob-csv")
