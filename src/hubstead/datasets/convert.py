@@ -97,12 +97,19 @@ def _files(session: Session, adapters: Adapters) -> FileService:
     return FileService(RepoService(session, adapters.git, adapters.blobs), adapters.blobs)
 
 
+class NothingToConvertError(Exception):
+    """The repo is gone, is not a dataset, or no longer has the commit: no retry can change that."""
+
+
 def _source(adapters: Adapters, repo_pk: int, sha: str) -> Source:
     with adapters.sessions() as session:
         repo = session.get(Repo, repo_pk)
         if repo is None or repo.type is not RepoType.DATASET:
-            raise HubsteadError(f"repo {repo_pk} is not a dataset repo")
-        git, commit = _files(session, adapters).resolve(repo, sha)
+            raise NothingToConvertError(f"repo {repo_pk} is gone or is not a dataset repo")
+        try:
+            git, commit = _files(session, adapters).resolve(repo, sha)
+        except HubsteadError as exc:
+            raise NothingToConvertError(f"commit {sha} is gone: {exc.message}") from None
         files = _files(session, adapters)
         entries = files.all_files(git, commit)
         paths = {e.path: e.size for e in entries}

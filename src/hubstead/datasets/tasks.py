@@ -8,7 +8,7 @@ import re
 from sqlalchemy.orm import Session
 
 from hubstead.config import Settings
-from hubstead.datasets.convert import convert_revision
+from hubstead.datasets.convert import NothingToConvertError, convert_revision
 from hubstead.errors import JobFailedError
 from hubstead.jobs.services import JobQueue
 from hubstead.jobs.tasks import JobContext, Task, TaskRegistry
@@ -45,7 +45,11 @@ def convert_task(ctx: JobContext) -> None:
         ctx.check_cancelled()
         ctx.progress(fraction, message)
 
-    state = convert_revision(ctx.adapters, repo_pk, sha, report, f"{ctx.job_id}-{ctx.attempt}")
+    try:
+        state = convert_revision(ctx.adapters, repo_pk, sha, report, f"{ctx.job_id}-{ctx.attempt}")
+    except NothingToConvertError as exc:
+        ctx.log(f"nothing to convert: {exc}")
+        return
     for config in state.configs:
         if config.error:
             ctx.log(f"config {config.name}: {config.error}")
