@@ -1,6 +1,7 @@
 """The per-split DuckDB index built by the conversion job: table ``data`` (the rows, with their index in
 ``__hf_index_id``), table ``tokens`` (a full-text index: each lower-cased word of each string column, with its
-row, sorted so that a word's rows are found by zone maps without a scan), and the split's statistics."""
+row, as often as it occurs, sorted so that a word's rows are found by zone maps without a scan), and the
+split's statistics."""
 
 from __future__ import annotations
 
@@ -47,8 +48,7 @@ def build_index(
             for c in texts
         )
         con.execute(
-            f"CREATE TABLE tokens AS SELECT DISTINCT token, row_idx FROM ({words}) WHERE token <> '' "
-            "ORDER BY token, row_idx"
+            f"CREATE TABLE tokens AS SELECT token, row_idx FROM ({words}) WHERE token <> '' ORDER BY token, row_idx"
         )
         return True, stats
     finally:

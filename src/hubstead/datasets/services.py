@@ -190,7 +190,10 @@ class ViewerService:
         if not words:
             return Page(features(info), [], 0)
         marks = ", ".join("?" for _ in words)
-        hits = f"SELECT row_idx FROM tokens WHERE token IN ({marks}) GROUP BY row_idx HAVING count(*) = {len(words)}"
+        hits = (
+            f"SELECT row_idx FROM tokens WHERE token IN ({marks}) "
+            f"GROUP BY row_idx HAVING count(DISTINCT token) = {len(words)}"
+        )
         with self._connect(viewed, config, split) as con:
             total = _scalar(con, f"SELECT count(*) FROM ({hits})", words)
             ids = [
