@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import math
 import shutil
 import traceback
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,9 +23,9 @@ import pyarrow.parquet as pq
 import yaml
 from sqlalchemy.orm import Session
 
-from hubstead.datasets.index import build_index
+from hubstead.datasets.index import IndexBuilder
 from hubstead.datasets.layout import ConfigPlan, plan_configs
-from hubstead.datasets.readers import DataFileError, read_split, table_features
+from hubstead.datasets.readers import DataFileError, iter_split, table_features
 from hubstead.datasets.store import INDEX, ConfigInfo, DerivedStore, RevisionState, ShardInfo, SplitInfo
 from hubstead.errors import ConcurrentUpdateError, HubsteadError
 from hubstead.gitstore import Change
@@ -147,8 +146,8 @@ def _convert_config(
         return info
     try:
         for split in plan.splits:
-            table = read_split(plan, split, fetch)
-            split_info = _write_split(adapters, plan.name, split, table, built)
+            schema, batches = iter_split(plan, split, fetch)
+            split_info = _write_split(adapters, plan.name, split, schema, batches, built)
             split_info.num_bytes_original = sum(source.paths.get(p, 0) for p in plan.splits[split])
             info.splits.append(split_info)
     except (DataFileError, HubsteadError) as exc:
@@ -159,24 +158,72 @@ def _convert_config(
     return info
 
 
-def _write_split(adapters: Adapters, config: str, split: str, table: pa.Table, built: Path) -> SplitInfo:
+def _write_split(
+    adapters: Adapters, config: str, split: str, schema: pa.Schema, batches: Iterator[pa.RecordBatch], built: Path
+) -> SplitInfo:
+    """Shards of about ``shard_bytes`` of Arrow data each and the index, from the split's batches as they come."""
     folder = built / config / split
     folder.mkdir(parents=True, exist_ok=True)
-    features = table_features(table.schema)
+    features = table_features(schema)
     media = any(isinstance(f, dict) and f.get("_type") in ("Image", "Audio") for f in features.values())
-    info = SplitInfo(split, num_rows=table.num_rows, num_bytes_memory=table.nbytes, features=features)
-    shards = max(1, math.ceil(table.nbytes / adapters.settings.datasets.shard_bytes))
-    per_shard = max(1, math.ceil(table.num_rows / shards)) if table.num_rows else 0
-    row_group = ROW_GROUP_ROWS_MEDIA if media else ROW_GROUP_ROWS
-    for number in range(shards):
-        part = table.slice(number * per_shard, per_shard) if per_shard else table
-        path = folder / f"{number:04d}.parquet"
-        pq.write_table(part, path, row_group_size=row_group, compression="snappy")
-        oid, size = _sha256(path)
-        info.shards.append(ShardInfo(f"{config}/{split}/{path.name}", size, oid, part.num_rows))
+    info = SplitInfo(split, features=features)
+    shards = _ShardWriter(folder, f"{config}/{split}", schema, adapters.settings.datasets.shard_bytes, media)
+    index = IndexBuilder(adapters.settings, folder / INDEX)
+    try:
+        for batch in batches:
+            shards.write(batch)
+            index.add(batch)
+            info.num_rows += batch.num_rows
+            info.num_bytes_memory += batch.nbytes
+        info.shards = shards.close()
+    except BaseException:
+        shards.close()
+        index.abort()
+        raise
     info.num_bytes_parquet = sum(s.size for s in info.shards)
-    info.searchable, info.statistics = build_index(adapters.settings, folder / INDEX, table, features)
+    info.searchable, info.statistics = index.finish(schema, features)
     return info
+
+
+class _ShardWriter:
+    """``NNNN.parquet`` files of about ``limit`` bytes of Arrow data each; row groups of 100,000 rows (100 for
+    images and audio, as huggingface.co writes them)."""
+
+    def __init__(self, folder: Path, prefix: str, schema: pa.Schema, limit: int, media: bool) -> None:
+        self.folder, self.prefix, self.schema, self.limit = folder, prefix, schema, limit
+        self.row_group = ROW_GROUP_ROWS_MEDIA if media else ROW_GROUP_ROWS
+        self.writer: pq.ParquetWriter | None = None
+        self.bytes = self.rows = 0
+        self.done: list[ShardInfo] = []
+
+    def _path(self) -> Path:
+        return self.folder / f"{len(self.done):04d}.parquet"
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        for at in range(0, max(batch.num_rows, 1), self.row_group):
+            part = batch.slice(at, self.row_group)
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self._path(), self.schema, compression="snappy")
+            self.writer.write_batch(part, row_group_size=self.row_group)
+            self.bytes += part.nbytes
+            self.rows += part.num_rows
+            if self.bytes >= self.limit:
+                self._finish()
+
+    def _finish(self) -> None:
+        assert self.writer is not None
+        self.writer.close()
+        path = self._path()
+        oid, size = _sha256(path)
+        self.done.append(ShardInfo(f"{self.prefix}/{path.name}", size, oid, self.rows))
+        self.writer, self.bytes, self.rows = None, 0, 0
+
+    def close(self) -> list[ShardInfo]:
+        if self.writer is not None or not self.done:
+            if self.writer is None:
+                self.writer = pq.ParquetWriter(self._path(), self.schema, compression="snappy")
+            self._finish()
+        return self.done
 
 
 def _card(state: RevisionState) -> bytes:

@@ -27,32 +27,54 @@ def quote(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def build_index(
-    settings: Settings, path: Path, table: pa.Table, features: dict[str, Any]
-) -> tuple[bool, list[dict[str, Any]]]:
-    """Write the index of one split to ``path``; returns whether it has a full-text index (some string column)
-    and the split's statistics."""
-    con = duck.connect(settings, path, read_only=False)
-    try:
-        ids = pa.array(range(table.num_rows), pa.int64())
-        con.register("source", table.append_column(ROW_ID, ids))
-        con.execute("CREATE TABLE data AS SELECT * FROM source")
-        con.unregister("source")
-        stats = statistics(con, table, features)
-        texts = [f.name for f in table.schema if _is_text(f.type)]
-        if not texts:
-            return False, stats
-        words = " UNION ALL ".join(
-            f"SELECT {ROW_ID} AS row_idx, unnest(regexp_split_to_array(lower({quote(c)}), '{TOKEN_SPLIT}')) AS token "
-            "FROM data"
-            for c in texts
-        )
-        con.execute(
-            f"CREATE TABLE tokens AS SELECT token, row_idx FROM ({words}) WHERE token <> '' ORDER BY token, row_idx"
-        )
-        return True, stats
-    finally:
-        con.close()
+class IndexBuilder:
+    """Writes the index of one split to ``path`` as its rows arrive, batch by batch (never the whole split in
+    memory); ``finish`` adds the full-text table and returns whether there is one, and the statistics."""
+
+    def __init__(self, settings: Settings, path: Path) -> None:
+        self.con = duck.connect(settings, path, read_only=False)
+        self.rows = 0
+
+    def add(self, batch: pa.RecordBatch) -> None:
+        ids = pa.array(range(self.rows, self.rows + batch.num_rows), pa.int64())
+        self.con.register("source", pa.Table.from_batches([batch]).append_column(ROW_ID, ids))
+        if self.rows == 0 and not self._has_data():
+            self.con.execute("CREATE TABLE data AS SELECT * FROM source")
+        else:
+            self.con.execute("INSERT INTO data SELECT * FROM source")
+        self.con.unregister("source")
+        self.rows += batch.num_rows
+
+    def _has_data(self) -> bool:
+        found = self.con.execute("SELECT count(*) FROM duckdb_tables() WHERE table_name = 'data'").fetchone()
+        return bool(found and found[0])
+
+    def finish(self, schema: pa.Schema, features: dict[str, Any]) -> tuple[bool, list[dict[str, Any]]]:
+        try:
+            if not self._has_data():
+                self.add(_empty(schema))
+            stats = statistics(self.con, schema, self.rows, features)
+            texts = [f.name for f in schema if _is_text(f.type)]
+            if not texts:
+                return False, stats
+            words = " UNION ALL ".join(
+                f"SELECT {ROW_ID} AS row_idx, unnest(regexp_split_to_array(lower({quote(c)}), '{TOKEN_SPLIT}')) "
+                "AS token FROM data"
+                for c in texts
+            )
+            self.con.execute(
+                f"CREATE TABLE tokens AS SELECT token, row_idx FROM ({words}) WHERE token <> '' ORDER BY token, row_idx"
+            )
+            return True, stats
+        finally:
+            self.con.close()
+
+    def abort(self) -> None:
+        self.con.close()
+
+
+def _empty(schema: pa.Schema) -> pa.RecordBatch:
+    return pa.RecordBatch.from_pylist([], schema=schema)
 
 
 def _is_text(kind: pa.DataType) -> bool:
@@ -67,11 +89,12 @@ def search_words(query: str) -> list[str]:
 # --- statistics ---------------------------------------------------------------------------------
 
 
-def statistics(con: duckdb.DuckDBPyConnection, table: pa.Table, features: dict[str, Any]) -> list[dict[str, Any]]:
-    """Per-column statistics, in the shapes of the public viewer's ``/statistics``."""
+def statistics(
+    con: duckdb.DuckDBPyConnection, schema: pa.Schema, total: int, features: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Per-column statistics of table ``data``, in the shapes of the public viewer's ``/statistics``."""
     out = []
-    total = table.num_rows
-    for field in table.schema:
+    for field in schema:
         stats = _column_statistics(con, field, features.get(field.name), total)
         if stats is not None:
             out.append({"column_name": field.name, **stats})

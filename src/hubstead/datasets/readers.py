@@ -4,7 +4,7 @@ or audio folders (with ``metadata.csv``/``metadata.jsonl`` giving extra columns 
 from __future__ import annotations
 
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,44 @@ MAX_JSON_DOCUMENT = 512 * 1024 * 1024  # a .json that is one document (not lines
 
 class DataFileError(Exception):
     """A data file that cannot be read as its format says; the message names it."""
+
+
+BATCH_ROWS = 100_000
+
+
+def iter_split(plan: ConfigPlan, split: str, fetch: Fetch) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The schema and the rows of ``split``, batch by batch: parquet files are streamed (a split larger than
+    memory converts), other formats are read whole, file by file."""
+    if plan.builder != "parquet":
+        table = read_split(plan, split, fetch)
+        return table.schema, iter(table.to_batches(max_chunksize=BATCH_ROWS))
+    paths = plan.splits[split]
+    if not paths:
+        raise DataFileError(f"split {split!r} has no data files")
+    first = _parquet_file(paths[0], fetch(paths[0]))
+    schema = first.schema_arrow
+    return schema, _parquet_batches(paths, fetch, schema, first)
+
+
+def _parquet_file(path: str, local: Path) -> pq.ParquetFile:
+    try:
+        return pq.ParquetFile(local)
+    except (pa.ArrowException, OSError) as exc:
+        raise DataFileError(f"{path}: {_first_line(exc)}") from None
+
+
+def _parquet_batches(
+    paths: list[str], fetch: Fetch, schema: pa.Schema, first: pq.ParquetFile
+) -> Iterator[pa.RecordBatch]:
+    for number, path in enumerate(paths):
+        parquet = first if number == 0 else _parquet_file(path, fetch(path))
+        try:
+            for batch in parquet.iter_batches(batch_size=BATCH_ROWS):
+                if batch.schema.remove_metadata() != schema.remove_metadata():
+                    batch = pa.Table.from_batches([batch]).cast(schema).to_batches()[0]
+                yield batch
+        except (pa.ArrowException, OSError, ValueError) as exc:
+            raise DataFileError(f"{path}: columns or rows that do not fit the split: {_first_line(exc)}") from None
 
 
 def read_split(plan: ConfigPlan, split: str, fetch: Fetch) -> pa.Table:
