@@ -349,3 +349,48 @@ def test_search_and_filter_find_a_row_in_the_last_row_group_of_a_large_split(
     )
     assert loaded["train"].num_rows == LARGE_ROWS
     assert loaded["train"][last] == {"text": "the needle zebra", "value": last}
+
+
+def _wav(samples: int) -> bytes:
+    import struct
+
+    data = b"\x00\x00" * samples
+    header = struct.pack(
+        "<4sI4s4sIHHIIHH4sI",
+        b"RIFF",
+        36 + len(data),
+        b"WAVE",
+        b"fmt ",
+        16,
+        1,
+        1,
+        8000,
+        16000,
+        2,
+        16,
+        b"data",
+        len(data),
+    )
+    return header + data
+
+
+def test_audio_folder_with_metadata_is_converted(live_server: str, hub: Any, user: Any) -> None:
+    repo_id = f"{user.name}/sounds"
+    files = {
+        "data/a.wav": _wav(10),
+        "data/b.wav": _wav(20),
+        "data/c.wav": _wav(30),
+        "data/metadata.csv": b"file_name,transcript\na.wav,hello\nb.wav,world\n",  # c.wav is not described
+    }
+    _upload(HfApi(endpoint=live_server, token=user.token), repo_id, files)
+    hub.wait_for_jobs(120)
+
+    first = _viewer(live_server, "first-rows", user.token, dataset=repo_id, config="default", split="train").json()
+    assert [(f["name"], f["type"].get("_type")) for f in first["features"]] == [
+        ("audio", "Audio"),
+        ("transcript", "Value"),
+    ]
+    assert [r["row"]["transcript"] for r in first["rows"]] == ["hello", "world"]
+    assert first["rows"][0]["row"]["audio"]["src"].startswith("data:audio/wav;base64,UklGR")
+    found = _viewer(live_server, "search", user.token, dataset=repo_id, config="default", split="train", query="world")
+    assert [r["row_idx"] for r in found.json()["rows"]] == [1]

@@ -116,11 +116,18 @@
   function cell(value, type) {
     var td = document.createElement("td");
     if (value && typeof value === "object" && typeof value.src === "string") {
-      var img = document.createElement("img");
-      img.src = value.src;
-      img.alt = "";
-      img.loading = "lazy";
-      td.appendChild(img);
+      var media;
+      if (value.src.indexOf("data:audio/") === 0) {
+        media = document.createElement("audio");
+        media.controls = true;
+        media.preload = "none";
+      } else {
+        media = document.createElement("img");
+        media.alt = "";
+        media.loading = "lazy";
+      }
+      media.src = value.src;
+      td.appendChild(media);
       return td;
     }
     var text = value === null || value === undefined ? "null" : typeof value === "object" ? JSON.stringify(value) : String(value);
