@@ -34,6 +34,7 @@ FIRST_ROWS_MAX_BYTES = 1_000_000
 CELL_MAX_CHARS = 5_000  # first-rows: longer strings are cut and listed in truncated_cells
 MAX_OFFSET = 10**12
 MAX_QUERY = 1024
+MAX_INLINE_MEDIA = 512 * 1024  # bytes of an image or audio cell given inline as a data: URL
 
 
 @dataclass(frozen=True)
@@ -279,6 +280,9 @@ def _cell(name: str, value: Any, max_chars: int | None, truncated: list[str]) ->
         data = value.get("bytes")
         if not isinstance(data, bytes):
             return None
+        if len(data) > MAX_INLINE_MEDIA:  # not inlined: a page of rows stays small
+            truncated.append(name)
+            return {"src": None, "size": len(data)}
         return {"src": f"data:{media_type(data)};base64," + base64.b64encode(data).decode()}
     if isinstance(value, bytes):
         return base64.b64encode(value[:1024]).decode()
