@@ -394,3 +394,19 @@ def test_audio_folder_with_metadata_is_converted(live_server: str, hub: Any, use
     assert first["rows"][0]["row"]["audio"]["src"].startswith("data:audio/wav;base64,UklGR")
     found = _viewer(live_server, "search", user.token, dataset=repo_id, config="default", split="train", query="world")
     assert [r["row_idx"] for r in found.json()["rows"]] == [1]
+
+
+def test_a_card_with_viewer_false_turns_the_viewer_off(live_server: str, hub: Any, user: Any) -> None:
+    repo_id = f"{user.name}/hidden-rows"
+    _upload(
+        HfApi(endpoint=live_server, token=user.token),
+        repo_id,
+        {"README.md": b"---\nviewer: false\n---\n", "data.csv": b"a\n1\n"},
+    )
+    hub.wait_for_jobs(60)
+
+    answer = _viewer(live_server, "splits", user.token, dataset=repo_id)
+    assert answer.status_code == 404
+    assert answer.headers["X-Error-Code"] == "ResponseNotFound"
+    refs = HfApi(endpoint=live_server, token=user.token).list_repo_refs(repo_id, repo_type="dataset")
+    assert refs.converts == []

@@ -21,7 +21,7 @@ from hubstead.datasets import duck
 from hubstead.datasets.filters import parse_orderby, parse_where
 from hubstead.datasets.index import ROW_ID, search_words
 from hubstead.datasets.store import INDEX, ConfigInfo, DerivedStore, RevisionState, SplitInfo
-from hubstead.datasets.tasks import CONVERT, dedup_key, request_conversion
+from hubstead.datasets.tasks import CONVERT, dedup_key, request_conversion, viewer_disabled
 from hubstead.errors import InvalidViewerParameterError, ViewerNotReadyError, ViewerResponseNotFoundError
 from hubstead.jobs.models import Job, JobState
 from hubstead.jobs.services import JobQueue
@@ -97,6 +97,8 @@ class ViewerService:
         sha = self.head(repo)
         if sha is None or not self.settings.datasets.enabled:
             return ConversionStatus("none", "This dataset has no data to show" if sha is None else "The viewer is off")
+        if viewer_disabled(repo):
+            return ConversionStatus("none", "The dataset's card turns the viewer off (viewer: false)")
         if self.store.find_state(repo.id, sha) is not None:
             return ConversionStatus("ready")
         job = self.repos.session.scalars(

@@ -33,7 +33,14 @@ def request_conversion(queue: JobQueue, settings: Settings, session: Session, re
     the caller's unit of work (no job if it rolls back)."""
     if not settings.datasets.enabled or repo.type is not RepoType.DATASET or repo.head_sha != sha:
         return
+    if viewer_disabled(repo):
+        return
     queue.enqueue(session, CONVERT, {"repo": repo.id, "sha": sha}, dedup_key=dedup_key(repo.id, sha), repo_id=repo.id)
+
+
+def viewer_disabled(repo: Repo) -> bool:
+    """The card says ``viewer: false``, as on huggingface.co: no conversion, no viewer."""
+    return isinstance(repo.card_data, dict) and repo.card_data.get("viewer") is False
 
 
 def convert_task(ctx: JobContext) -> None:
