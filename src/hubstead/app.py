@@ -35,6 +35,7 @@ from hubstead.api.routes import (
     sessions,
     signin,
     tokens,
+    viewer,
     xet,
 )
 from hubstead.audit.retention import prune_periodically
@@ -91,6 +92,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         tokens,
         admin,
         jobs,
+        viewer,
         orgs,
         search,
         inference,

@@ -180,6 +180,23 @@ class InferenceSettings(BaseModel):
     max_body_bytes: int = Field(default=32 * MiB, ge=1024, description="Largest request body (an image, audio)")
 
 
+class DatasetViewerSettings(BaseModel):
+    """``HUBSTEAD_DATASETS__<FIELD>``: the dataset viewer (see docs/datasets.md): parquet conversion of every
+    push to a dataset's main branch, and the DuckDB queries that serve its rows."""
+
+    enabled: bool = Field(default=True, description="Convert dataset pushes to parquet and serve the viewer")
+    shard_bytes: int = Field(
+        default=256 * MiB, ge=64 * 1024, description="Target size of one parquet shard on refs/convert/parquet"
+    )
+    duckdb_memory_limit: str = Field(
+        default="1GB", pattern=r"^[0-9]+(\.[0-9]+)?\s*[KMGT]?i?B$", description="DuckDB memory_limit of one query"
+    )
+    duckdb_temp_directory: Path | None = Field(
+        default=None, description="Where DuckDB spills past its memory limit; default: data_dir/tmp/duckdb"
+    )
+    duckdb_threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads of one query or index build")
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -209,6 +226,7 @@ class Settings(BaseSettings):
     scanning: ScanningSettings = Field(default_factory=ScanningSettings)
     jobs: JobSettings = Field(default_factory=JobSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
+    datasets: DatasetViewerSettings = Field(default_factory=DatasetViewerSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
     audit_retention_days: int = Field(
         default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"

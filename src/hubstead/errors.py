@@ -11,6 +11,7 @@ HubsteadError
 │   ├── AccessRequestNotFoundError
 │   ├── DiscussionNotFoundError
 │   ├── JobNotFoundError
+│   ├── ViewerResponseNotFoundError  (ResponseNotFound: no such config or split, or the viewer is off for it)
 │   └── BlobNotFoundError
 ├── AuthenticationError              (bad or revoked credentials)
 │   ├── CredentialsRequiredError     (anonymous git/git-lfs caller: 401 with a challenge)
@@ -33,9 +34,11 @@ HubsteadError
 │   ├── InvalidPathError
 │   ├── InvalidCommitError
 │   ├── ChecksumMismatchError
+│   ├── InvalidViewerParameterError  (InvalidParameter: a bad where/orderby/offset/length of the dataset viewer)
 │   └── XetFormatError           (XetFormatError: a malformed xorb or shard)
 ├── UnprocessableError
-│   └── LfsObjectMissingError
+│   ├── LfsObjectMissingError
+│   └── ViewerNotReadyError          (ResponseNotReady: the revision's conversion has not finished, or failed)
 ├── RangeNotSatisfiableError
 ├── PayloadTooLargeError
 └── InferenceError                   (the inference API: workers and the hub's proxy to them)
@@ -105,6 +108,10 @@ class DiscussionNotFoundError(NotFoundError):
 
 class JobNotFoundError(NotFoundError):
     pass
+
+
+class ViewerResponseNotFoundError(NotFoundError):
+    code = "ResponseNotFound"
 
 
 class BlobNotFoundError(NotFoundError):
@@ -242,6 +249,10 @@ class ChecksumMismatchError(InvalidInputError):
     pass
 
 
+class InvalidViewerParameterError(InvalidInputError):
+    code = "InvalidParameter"
+
+
 class XetFormatError(InvalidInputError):
     """A xorb or shard body that breaks the Xet binary format, its limits or its hashes (400)."""
 
@@ -254,6 +265,10 @@ class UnprocessableError(HubsteadError):
 
 class LfsObjectMissingError(UnprocessableError):
     pass
+
+
+class ViewerNotReadyError(UnprocessableError):
+    code = "ResponseNotReady"
 
 
 class RangeNotSatisfiableError(HubsteadError):

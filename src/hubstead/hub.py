@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from hubstead.accounts.delegation import DelegatedTokens
 from hubstead.accounts.services import record_token_uses
 from hubstead.config import Settings
+from hubstead.datasets.duck import DuckPool
 from hubstead.db import migrate
 from hubstead.db.engine import make_engine, make_session_factory
 from hubstead.gitstore import GitStore
@@ -96,6 +97,11 @@ class Hub:
     def jobs(self) -> DbJobQueue:
         return DbJobQueue(self.sessions, self.tasks, self.settings.jobs, doorbell=self.doorbell)
 
+    @cached_property
+    def duckdb(self) -> DuckPool:
+        """The dataset viewer's open index files (read-only DuckDB connections)."""
+        return DuckPool(self.settings)
+
     @property
     def adapters(self) -> Adapters:
         return Adapters(settings=self.settings, sessions=self.sessions, blobs=self.blobs, git=self.git)
@@ -165,4 +171,6 @@ class Hub:
         self.stop_worker()
         if "rate_limiter" in self.__dict__:
             self.rate_limiter.close()
+        if "duckdb" in self.__dict__:
+            self.duckdb.close()
         self.engine.dispose()

@@ -72,7 +72,9 @@ def blob_files(hub: Any) -> set[str]:
 
 
 def snapshot(client: httpx.Client, hub: Any, repo_id: str, token: str, *, repo_type: str = "model") -> dict[str, Any]:
-    """Everything a refused request must leave as it was, read through the API as the owner."""
+    """Everything a refused request must leave as it was, read through the API as the owner, once the background
+    jobs that earlier requests queued are done (a dataset's conversion adds refs/convert/parquet)."""
+    hub.wait_for_jobs(120)
     api = f"/api/{API_TYPES[repo_type]}/{repo_id}"
     info = client.get(api, params={"blobs": "true"}, headers=auth(token))
     assert info.status_code == 200, info.text

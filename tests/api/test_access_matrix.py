@@ -364,6 +364,27 @@ REPO_CALLS = [
     Call("pr-push-other", "create_commit", "POST", "{api}/commit/refs%2Fpr%2F{num}", "write", content=BRANCH_COMMIT,
          headers=NDJSON, before="pr", shared_before=True),
     Call("pr-merge", "merge_pull_request", "POST", "{api}/discussions/{num}/merge", "write", before="pr"),
+    # the dataset viewer: as the dataset's files (the seeded dataset's text files convert to config "default")
+    *[
+        Call(f"viewer-{endpoint}", route, "GET", f"/datasets-server/{endpoint}?dataset={{repo}}{extra}", "files",
+             repo_type="dataset")
+        for endpoint, route, extra in (
+            ("is-valid", "get_is_valid", ""),
+            ("splits", "get_splits", ""),
+            ("first-rows", "get_first_rows", "&config=default&split=train"),
+            ("rows", "get_rows", "&config=default&split=train&offset=0&length=10"),
+            ("search", "search_rows", "&config=default&split=train&query=hello"),
+            ("filter", "filter_rows", "&config=default&split=train&where=%22text%22%3D%27hello%27"),
+            ("statistics", "get_statistics", "&config=default&split=train"),
+            ("size", "get_size", ""),
+            ("info", "get_info", ""),
+            ("parquet", "get_parquet_files", ""),
+            ("opt-in-out-urls", "get_opt_in_out_urls", ""),
+        )
+    ],
+    Call("parquet-list", "list_parquet", "GET", "{api}/parquet", "files", repo_type="dataset"),
+    Call("parquet-config", "list_config_parquet", "GET", "{api}/parquet/default", "files", repo_type="dataset"),
+    Call("parquet-split", "list_split_parquet", "GET", "{api}/parquet/default/train", "files", repo_type="dataset"),
     Call("move", "move_repo", "POST", "/api/repos/move", "write",
          json={"fromRepo": "{repo}", "toRepo": "{ns}/moved{n}", "type": "{type}"}, after="move-back"),
     Call("delete", "delete_repo", "DELETE", "/api/repos/delete", "write",
@@ -495,6 +516,7 @@ async def state(app: Any, hub: Any) -> AsyncIterator[Hub]:
         for (ns, visibility), name in SLOTS.items():
             for repo_type in ("model", "dataset"):
                 await seed(client, root, f"{ns}/{name}", repo_type, visibility)
+        hub.wait_for_jobs(120)  # the datasets' conversions (the viewer's routes answer from them)
         yield Hub(client=client, hub=hub, tokens=tokens, root=root, rita=rita)
 
 

@@ -15,7 +15,7 @@ of holding a worker.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -576,3 +576,19 @@ class IgnoreMatcher:
 def ignore_matcher(gitignore: str) -> IgnoreMatcher:
     """A predicate telling whether ``.gitignore`` ignores a path (or one of its folders)."""
     return IgnoreMatcher(gitignore)
+
+
+# --- path globs (a dataset card's data_files) ---------------------------------------------------
+
+
+def glob_matcher(pattern: str) -> Callable[[str], bool]:
+    """A predicate matching repo paths against one glob as git's wildmatch does (``*`` within a segment,
+    ``**`` across them), linear and under a work budget like every matcher here."""
+    compiled = compile_pattern(_encode(pattern.lstrip("/")), False)
+    budget = _Budget()
+
+    def match(path: str) -> bool:
+        budget.query()
+        return _matches(compiled, _encode(path), b"", budget)
+
+    return match

@@ -13,6 +13,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import UploadFile
 
+from hubstead.datasets.tasks import request_conversion
 from hubstead.errors import InvalidInputError
 from hubstead.repos.commits import CommitResult
 from hubstead.repos.models import Repo
@@ -101,4 +102,5 @@ async def commit_files(
     assert ctx.actor.account is not None
     result = await run_in_threadpool(ctx.commits.commit, repo, ctx.actor, branch, lines)
     await run_in_threadpool(ctx.scans.request_scan, repo.id, result.sha)  # once the page's unit of work commits
+    request_conversion(ctx.hub.jobs, ctx.hub.settings, ctx.db, repo, result.sha)
     return result

@@ -14,6 +14,7 @@ from hubstead.api.deps import (
     BaseUrlDep,
     CommitServiceDep,
     DiscussionServiceDep,
+    HubDep,
     RepoServiceDep,
     ScanServiceDep,
     SessionDep,
@@ -22,6 +23,7 @@ from hubstead.api.deps import (
 from hubstead.api.limits import BoundedJsonRoute, json_body, json_value
 from hubstead.api.middleware import decode_param
 from hubstead.api.payloads import repo_url
+from hubstead.datasets.tasks import request_conversion
 from hubstead.discussions.models import Discussion
 from hubstead.discussions.services import pr_number
 from hubstead.repos.cards import check_card
@@ -74,6 +76,7 @@ async def create_commit(
     scans: ScanServiceDep,
     actor: ActorDep,
     base_url: BaseUrlDep,
+    hub: HubDep,
     create_pr: str | None = None,
 ) -> dict[str, Any]:
     repo_id, revision = f"{namespace}/{name}", decode_param(revision)
@@ -94,6 +97,7 @@ async def create_commit(
             repo = repos.get_repo_for_commit(repo_type, repo_id, actor, revision)
             sha = commits.commit(repo, actor, revision, lines).sha
         scans.request_scan(repo.id, sha)  # a job, queued in this unit of work
+        request_conversion(hub.jobs, hub.settings, session, repo, sha)  # a dataset's main branch: to parquet
         return repo, sha, pull_request
 
     repo, sha, pull_request = await run_and_commit(session, commit)

@@ -25,6 +25,7 @@ from hubstead.accounts.permissions import Actor
 from hubstead.api.deps import ActorDep, HubDep, RepoServiceDep
 from hubstead.api.errors import error_response
 from hubstead.api.limits import BoundedJsonRoute
+from hubstead.datasets.tasks import request_conversion
 from hubstead.discussions.services import DiscussionService, may_discuss
 from hubstead.errors import HubsteadError, InvalidInputError, RepoNotFoundError
 from hubstead.gitstore.hooks import HookHandler, HookVerdict, IncomingObjects, RefUpdate, hook_channel
@@ -298,6 +299,7 @@ def _run_hook(
                 scans = ScanService(FileService(repos, hub.blobs), hub.settings.scanning, hub.jobs)
                 for sha in dict.fromkeys(u.new for u in updates if u.new is not None):
                     scans.request_scan(repo.id, sha)  # once this unit of work has committed
+                    request_conversion(hub.jobs, hub.settings, session, repo, sha)
     except HubsteadError as exc:
         if hook != "pre-receive":
             log.error("recording a push to repo %s failed: %s", repo_pk, exc.message)

@@ -12,6 +12,7 @@ from typing import Any
 from starlette.responses import HTMLResponse, Response
 
 from hubstead.api.middleware import decode_param
+from hubstead.datasets.preview import preview_table, previewable
 from hubstead.errors import InvalidInputError
 from hubstead.repos.models import Repo
 from hubstead.web.context import WebContext, WebContextDep
@@ -92,8 +93,13 @@ def show_file(
             except UnicodeDecodeError:
                 binary = True
     folder = posixpath.dirname(path)
+    table = None
+    if not blocked and previewable(path, file.entry.size):  # CSV, TSV, JSON lines, parquet: a table too
+        end = file.entry.size if path.lower().endswith(".parquet") else min(file.entry.size, MAX_VIEW_BYTES)
+        table = preview_table(path, b"".join(bytes(p) for p in ctx.files.read_bytes(git, file, 0, end)))
     return ctx.render(
         "repo/blob.html",
+        table=table,
         **page_context(ctx, repo, "files"),
         **_refs_context(ctx, repo, revision),
         file=file,

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from starlette.responses import HTMLResponse, JSONResponse, Response
 
+from hubstead.datasets.services import ViewerService
 from hubstead.errors import AuthenticationError
 from hubstead.repos.cards import split_front_matter
+from hubstead.repos.models import RepoType
 from hubstead.repos.services import DEFAULT_BRANCH
 from hubstead.web.context import WebContextDep
 from hubstead.web.inference_view import deploy_snippets, widget_for
@@ -31,6 +33,9 @@ def show_repo(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) 
         base = LinkBase(repo_path(repo.type, repo.repo_id), DEFAULT_BRANCH)
         card_html = ctx.site.markdown.render(body, base, cache_key=readme[1])
     size, file_count = ctx.site.sizes.get(ctx.files, git, sha)
+    viewer = None
+    if repo.type is RepoType.DATASET and ctx.repos.may_download(repo, ctx.actor):
+        viewer = ViewerService(ctx.repos, ctx.hub.settings, ctx.hub.jobs).status(repo)
     return ctx.render(
         "repo/card.html",
         **page_context(ctx, repo, "card"),
@@ -42,6 +47,7 @@ def show_repo(ctx: WebContextDep, kind: RepoTypeDep, namespace: str, name: str) 
         size=size,
         file_count=file_count,
         commit=git.commit_meta(sha),
+        viewer=viewer,
     )
 
 

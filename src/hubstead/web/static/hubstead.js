@@ -161,5 +161,219 @@
       });
     }
     done.catch(function (error) { out.textContent = error.message; out.classList.add("error"); });
+// The dataset viewer: pages the rows of a split from /datasets-server/, searches, filters and sorts them.
+(function () {
+  "use strict";
+  var root = document.querySelector("[data-viewer][data-viewer-state='ready']");
+  if (!root) { return; }
+  var PAGE = 25;
+  var dataset = root.getAttribute("data-dataset");
+  var $ = function (sel) { return root.querySelector(sel); };
+  var state = { config: null, split: null, offset: 0, total: 0, query: "", where: "", orderby: "" };
+
+  function api(path, params) {
+    var q = new URLSearchParams(params);
+    q.set("dataset", dataset);
+    return fetch("/datasets-server/" + path + "?" + q.toString(), { credentials: "same-origin" }).then(function (r) {
+      return r.json().then(function (body) {
+        if (!r.ok) { throw new Error(body.error || ("HTTP " + r.status)); }
+        return body;
+      });
+    });
+  }
+
+  function fail(error) {
+    var box = $("[data-viewer-failed]");
+    box.textContent = error.message;
+    box.hidden = false;
+  }
+
+  function typeName(type) {
+    if (!type) { return ""; }
+    if (type._type === "Value") { return type.dtype; }
+    if (type._type === "ClassLabel") { return "class label"; }
+    if (type._type === "List" || type._type === "Sequence") { return "list"; }
+    return type._type ? type._type.toLowerCase() : "dict";
+  }
+
+  function cell(value, type) {
+    var td = document.createElement("td");
+    if (value && typeof value === "object" && typeof value.src === "string") {
+      var media;
+      if (value.src.indexOf("data:audio/") === 0) {
+        media = document.createElement("audio");
+        media.controls = true;
+        media.preload = "none";
+      } else {
+        media = document.createElement("img");
+        media.alt = "";
+        media.loading = "lazy";
+      }
+      media.src = value.src;
+      td.appendChild(media);
+      return td;
+    }
+    var text = value === null || value === undefined ? "null" : typeof value === "object" ? JSON.stringify(value) : String(value);
+    if (type && type._type === "ClassLabel" && type.names && type.names[value] !== undefined) {
+      text = type.names[value] + " (" + value + ")";
+    }
+    var span = document.createElement("span");
+    span.className = "clip";
+    span.title = "Click to expand";
+    span.textContent = text;
+    td.appendChild(span);
+    return td;
+  }
+
+  function render(page) {
+    var thead = $("[data-viewer-table] thead"), tbody = $("[data-viewer-table] tbody");
+    thead.textContent = "";
+    tbody.textContent = "";
+    var head = document.createElement("tr");
+    var idx = document.createElement("th");
+    idx.textContent = "#";
+    head.appendChild(idx);
+    page.features.forEach(function (f) {
+      var th = document.createElement("th");
+      th.textContent = f.name;
+      var t = document.createElement("span");
+      t.className = "type";
+      t.textContent = typeName(f.type);
+      th.appendChild(t);
+      head.appendChild(th);
+    });
+    thead.appendChild(head);
+    page.rows.forEach(function (r) {
+      var tr = document.createElement("tr");
+      var i = document.createElement("td");
+      i.className = "idx";
+      i.textContent = r.row_idx;
+      tr.appendChild(i);
+      page.features.forEach(function (f) { tr.appendChild(cell(r.row[f.name], f.type)); });
+      tbody.appendChild(tr);
+    });
+    state.total = page.num_rows_total;
+    var last = Math.min(state.offset + page.rows.length, state.total);
+    $("[data-viewer-page]").textContent = state.total ? (state.offset + 1) + "–" + last + " of " + state.total.toLocaleString() : "No rows";
+    $("[data-viewer-prev]").disabled = state.offset === 0;
+    $("[data-viewer-next]").disabled = last >= state.total;
+    var sort = $("[data-viewer-orderby]");
+    if (sort.options.length === 1) {
+      page.features.forEach(function (f) {
+        ["ASC", "DESC"].forEach(function (dir) {
+          var o = document.createElement("option");
+          o.value = '"' + f.name.replace(/"/g, '""') + '" ' + dir;
+          o.textContent = "Sort: " + f.name + (dir === "ASC" ? " ↑" : " ↓");
+          sort.appendChild(o);
+        });
+      });
+    }
+  }
+
+  function load() {
+    $("[data-viewer-failed]").hidden = true;
+    var params = { config: state.config, split: state.split, offset: state.offset, length: PAGE };
+    var request;
+    if (state.query) {
+      params.query = state.query;
+      request = api("search", params);
+    } else if (state.where || state.orderby) {
+      if (state.where) { params.where = state.where; }
+      if (state.orderby) { params.orderby = state.orderby; }
+      request = api("filter", params);
+    } else {
+      request = api("rows", params);
+    }
+    request.then(render, fail);
+  }
+
+  function stats() {
+    var box = $("[data-viewer-stats]");
+    box.textContent = "";
+    api("statistics", { config: state.config, split: state.split }).then(function (body) {
+      body.statistics.forEach(function (s) {
+        var div = document.createElement("div");
+        div.className = "viewer-stat";
+        var h = document.createElement("h3");
+        h.textContent = s.column_name + " · " + s.column_type;
+        div.appendChild(h);
+        var c = s.column_statistics, lines = [];
+        if (c.min !== undefined) { lines.push("min " + c.min + ", max " + c.max + ", mean " + c.mean); }
+        lines.push("nulls " + c.nan_count);
+        if (c.frequencies) {
+          Object.keys(c.frequencies).slice(0, 5).forEach(function (k) { lines.push(k + ": " + c.frequencies[k]); });
+        }
+        lines.forEach(function (l) { var p = document.createElement("div"); p.textContent = l; div.appendChild(p); });
+        if (c.histogram && c.histogram.hist) {
+          var bars = document.createElement("div");
+          bars.className = "viewer-bars";
+          var top = Math.max.apply(null, c.histogram.hist) || 1;
+          c.histogram.hist.forEach(function (n) {
+            var b = document.createElement("span");
+            b.className = "h" + Math.round((n / top) * 10);
+            b.title = String(n);
+            bars.appendChild(b);
+          });
+          div.appendChild(bars);
+        }
+        box.appendChild(div);
+      });
+    }, fail);
+  }
+
+  function choose(value) {
+    var parts = value.split("\u0000");
+    state.config = parts[0];
+    state.split = parts[1];
+    state.offset = 0;
+    var sort = $("[data-viewer-orderby]");
+    while (sort.options.length > 1) { sort.remove(1); }
+    load();
+    if (!$("[data-viewer-stats]").hidden) { stats(); }
+  }
+
+  api("splits", {}).then(function (body) {
+    var select = $("[data-viewer-split]");
+    body.splits.forEach(function (s) {
+      var o = document.createElement("option");
+      o.value = s.config + "\u0000" + s.split;
+      o.textContent = s.config + " / " + s.split;
+      select.appendChild(o);
+    });
+    api("size", {}).then(function (size) {
+      var d = size.size.dataset;
+      $("[data-viewer-count]").textContent = d.num_rows.toLocaleString() + " rows · " + d.num_bytes_parquet_files.toLocaleString() + " bytes of parquet";
+    }, function () {});
+    if (body.failed.length) { fail(new Error("Failed subsets: " + body.failed.map(function (f) { return f.config + " (" + f.error.error + ")"; }).join("; "))); }
+    if (select.options.length) { choose(select.value); }
+  }, fail);
+
+  root.addEventListener("change", function (event) {
+    if (event.target.matches("[data-viewer-split]")) { choose(event.target.value); }
+  });
+  root.addEventListener("click", function (event) {
+    var t = event.target;
+    if (t.matches(".clip")) { t.classList.toggle("open"); }
+    if (t.matches("[data-viewer-prev]")) { state.offset = Math.max(0, state.offset - PAGE); load(); }
+    if (t.matches("[data-viewer-next]")) { state.offset += PAGE; load(); }
+    if (t.matches("[data-viewer-reset]")) {
+      $("[data-viewer-tools]").reset();
+      state.query = state.where = state.orderby = "";
+      state.offset = 0;
+      load();
+    }
+    if (t.matches("[data-viewer-stats-toggle]")) {
+      var box = $("[data-viewer-stats]");
+      box.hidden = !box.hidden;
+      if (!box.hidden) { stats(); }
+    }
+  });
+  $("[data-viewer-tools]").addEventListener("submit", function (event) {
+    event.preventDefault();
+    state.query = $("[data-viewer-query]").value.trim();
+    state.where = $("[data-viewer-where]").value.trim();
+    state.orderby = $("[data-viewer-orderby]").value;
+    state.offset = 0;
+    load();
   });
 })();
