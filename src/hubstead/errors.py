@@ -33,7 +33,8 @@ HubsteadError
 │   ├── InvalidPathError
 │   ├── InvalidCommitError
 │   ├── ChecksumMismatchError
-│   └── XetFormatError           (XetFormatError: a malformed xorb or shard)
+│   ├── XetFormatError           (XetFormatError: a malformed xorb or shard)
+│   └── TrainingConfigError      (a training job's configuration: names the field at fault)
 ├── UnprocessableError
 │   └── LfsObjectMissingError
 ├── RangeNotSatisfiableError
@@ -214,6 +215,14 @@ class StaleParentCommitError(PreconditionFailedError):
 
 class InvalidInputError(HubsteadError):
     pass
+
+
+class TrainingConfigError(InvalidInputError):
+    """A training configuration that cannot run; ``field`` names the key at fault (``dataset``, ``text_column``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 class InvalidRepoNameError(InvalidInputError):

@@ -26,6 +26,7 @@ DEFAULT_POOL = "default"
 FEATURE_TASKS = (
     "hubstead.xet.tasks",
     "hubstead.scanning.tasks",
+    "hubstead.training.tasks",
 )  # modules with a register(registry) function, registered in every hub
 
 
