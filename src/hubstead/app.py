@@ -34,6 +34,7 @@ from hubstead.api.routes import (
     sessions,
     signin,
     tokens,
+    training,
     xet,
 )
 from hubstead.audit.retention import prune_periodically
@@ -85,6 +86,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         tokens,
         admin,
         jobs,
+        training,
         orgs,
         search,
         likes,

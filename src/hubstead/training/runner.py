@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import shutil
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
@@ -66,7 +67,18 @@ def download(source: HubSource, repo_id: str, repo_type: str, target: Path, fiel
 
 
 def run(config: TrainingConfig, source: HubSource, work: Path, reporter: Reporter) -> TrainResult:
-    """Train as ``config`` says, in ``work`` (checkpoints survive a killed worker there), and push the result."""
+    """Train as ``config`` says, in ``work`` (checkpoints survive a killed worker there), and push the result.
+    The libraries' warnings go to the job's log, once each."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("default")
+        try:
+            return _run(config, source, work, reporter)
+        finally:
+            for warning in caught:
+                reporter.log(f"warning: {warning.category.__name__}: {str(warning.message)[:500]}")
+
+
+def _run(config: TrainingConfig, source: HubSource, work: Path, reporter: Reporter) -> TrainResult:
     reporter.log(f"downloading dataset {config.dataset}")
     dataset_dir = download(source, config.dataset, "dataset", work / "dataset", "dataset")
     check(reporter)

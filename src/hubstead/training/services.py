@@ -29,6 +29,7 @@ from hubstead.repos.services import RepoService
 from hubstead.training.config import METRICS_PREFIX, TrainingConfig, config_json, parse_config
 
 TRAIN_JOB = "train"
+JOB_WRITE = "job.write"
 
 
 @dataclass(frozen=True)
@@ -58,6 +59,17 @@ class TrainingJob:
         return points
 
 
+def require_job_rights(actor: Actor, what: str) -> None:
+    """Submitting or cancelling: a write token, a session, or a fine-grained token with ``job.write`` on the
+    caller's own account (the token a training job holds has none: a job cannot start jobs)."""
+    if actor.account is None:
+        raise AuthenticationError(f"You must be authenticated to {what}")
+    if not actor.may_write_at_all:
+        raise PermissionDeniedError(f"To {what} needs a write token")
+    if actor.scopes is not None and JOB_WRITE not in actor.scopes.namespace_permissions(actor.account.name):
+        raise PermissionDeniedError(f"To {what} needs a token with {JOB_WRITE} on your account")
+
+
 class TrainingService:
     """Training jobs in the caller's unit of work (never commits)."""
 
@@ -68,10 +80,8 @@ class TrainingService:
 
     def submit(self, actor: Actor, data: dict[str, Any] | TrainingConfig) -> TrainingJob:
         """Queue a training job, after the checks that need no data."""
-        if actor.account is None:
-            raise AuthenticationError("You must be authenticated to train a model")
-        if not actor.may_write_at_all:
-            raise PermissionDeniedError("Training pushes a model: it needs a write token")
+        require_job_rights(actor, "train a model")
+        assert actor.account is not None
         config = data if isinstance(data, TrainingConfig) else parse_config(data)
         self._check_access(actor, config)
         output = self.repos.find_repo(RepoType.MODEL, config.output_repo, light=True)
@@ -126,10 +136,11 @@ class TrainingService:
 
     def get_job(self, actor: Actor, job_id: int) -> TrainingJob:
         """The job if it is the actor's (or the actor is a site admin); otherwise JobNotFoundError."""
-        job = self.session.get(Job, job_id) if actor.account is not None else None
+        if actor.account is None:
+            raise AuthenticationError("You must be authenticated to see training jobs")
+        job = self.session.get(Job, job_id)
         if job is None or job.kind != TRAIN_JOB or job.account_id is None:
             raise JobNotFoundError(f"No training job {job_id}")
-        assert actor.account is not None
         if job.account_id != actor.account.id and not actor.is_admin:
             raise JobNotFoundError(f"No training job {job_id}")
         owner = self.session.get(Account, job.account_id)
@@ -138,7 +149,6 @@ class TrainingService:
     def cancel(self, actor: Actor, job_id: int) -> TrainingJob:
         """Cancel a queued job, or ask a running one to stop (it stops within seconds and pushes nothing)."""
         found = self.get_job(actor, job_id)
-        if not actor.may_write_at_all:
-            raise PermissionDeniedError("Cancelling a job needs a write token")
+        require_job_rights(actor, "cancel a job")
         job = self.jobs.cancel(self.session, found.job.id)
         return TrainingJob(job, found.owner, found.config)
