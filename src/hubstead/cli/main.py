@@ -160,11 +160,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    from hubstead.cli import admin, worker, xet
+    from hubstead.cli import admin, train, worker, xet
 
     worker.add_parser(sub)
     admin.add_parser(sub)
     xet.add_parser(sub)
+    train.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))
