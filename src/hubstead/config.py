@@ -173,7 +173,6 @@ class TrainingSettings(BaseModel):
     work_dir: Path | None = Field(
         default=None, description="Downloads and checkpoints of training jobs; default: data_dir/training"
     )
-    max_attempts: int = Field(default=3, ge=1, description="Attempts of a job (a killed worker's job resumes)")
 
 
 class Settings(BaseSettings):
