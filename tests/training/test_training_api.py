@@ -139,3 +139,21 @@ def test_a_yaml_config_submits_and_a_read_token_may_not(repos: HfApi, user: User
     detail = httpx.get(f"{url}/{ok.json()['id']}", headers={"authorization": f"Bearer {user.read_token}"})
     assert detail.json()["config"]["output_repo"] == f"{user.name}/out"
     assert httpx.get(f"{url}/{ok.json()['id']}").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        {"dockerImage": "hubstead", "command": 5},
+        {"dockerImage": "hubstead", "command": ["hubstead", "train"], "arguments": "x"},
+        {"dockerImage": "hubstead", "command": ["hubstead", "train", 7]},
+        {"dockerImage": "hubstead", "command": ["hubstead", "train", "epochs"]},
+        {"dockerImage": "hubstead", "command": ["hubstead", "train", "--config", "{unclosed"]},
+        [],
+    ],
+)
+def test_malformed_run_job_specs_answer_400(repos: HfApi, user: User, live_server: str, spec: Any) -> None:
+    response = httpx.post(
+        f"{live_server}/api/jobs/{user.name}", json=spec, headers={"authorization": f"Bearer {user.token}"}
+    )
+    assert response.status_code == 400

@@ -155,7 +155,10 @@ def _command(spec: Any) -> list[str]:
             f"Hubstead runs training jobs only: use the image 'hubstead' with the command "
             f"'hubstead train ...', not {str(image)[:100]!r}"
         )
-    command = [*(spec.get("command") or []), *(spec.get("arguments") or [])]
+    parts = [spec.get("command") or [], spec.get("arguments") or []]
+    if not all(isinstance(part, list) for part in parts):
+        raise InvalidInputError("command and arguments are lists of strings")
+    command = [*parts[0], *parts[1]]
     if not all(isinstance(part, str) for part in command) or command[:2] != ["hubstead", "train"]:
         raise InvalidInputError(
             "The command must be 'hubstead train --config <YAML>' or 'hubstead train key=value ...'"
