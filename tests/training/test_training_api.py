@@ -61,7 +61,8 @@ def test_run_job_submits_and_the_jobs_calls_see_it(
     repos.cancel_job(job_id=job.id)
 
     assert repos.inspect_job(job_id=job.id).status.stage == "CANCELED"
-    assert any("cancelled" in line for line in repos.fetch_job_logs(job_id=job.id, follow=False))
+    # follow=True ends once the job has (it is cancelled); follow=False gives the server only 5 s to answer
+    assert any("cancelled" in line for line in repos.fetch_job_logs(job_id=job.id, follow=True))
 
 
 def test_key_value_commands_submit_too(repos: HfApi, user: User) -> None:
