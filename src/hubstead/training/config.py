@@ -65,6 +65,7 @@ class TrainingConfig(BaseModel):
     lora_dropout: float = Field(default=0.05, ge=0, lt=1)
     lora_target_modules: list[str] | None = None
     merge_adapter: bool = False  # causal-lm with LoRA: push the merged model instead of the adapter
+    processes: int = Field(default=1, ge=1, le=64, description="torchrun processes (data-parallel) on the worker")
 
     @model_validator(mode="after")
     def _check_names(self) -> TrainingConfig:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -79,13 +80,15 @@ def run(config: TrainingConfig, source: HubSource, work: Path, reporter: Reporte
 
 
 def _run(config: TrainingConfig, source: HubSource, work: Path, reporter: Reporter) -> TrainResult:
+    rank = int(os.environ.get("RANK", "0"))  # under torchrun: this process's rank; each rank has its own inputs
+    suffix = f"-{rank}" if rank else ""
     reporter.log(f"downloading dataset {config.dataset}")
-    dataset_dir = download(source, config.dataset, "dataset", work / "dataset", "dataset")
+    dataset_dir = download(source, config.dataset, "dataset", work / f"dataset{suffix}", "dataset")
     check(reporter)
     reporter.log(f"downloading base model {config.base_model}")
-    model_dir = download(source, config.base_model, "model", work / "base", "base_model")
+    model_dir = download(source, config.base_model, "model", work / f"base{suffix}", "base_model")
     check(reporter)
-    prepared = prepare_data(config, dataset_dir, model_dir, work / "datasets-cache")
+    prepared = prepare_data(config, dataset_dir, model_dir, work / f"datasets-cache{suffix}")
     reporter.log(
         f"checked: {len(prepared.train)} training rows"
         + (f", {len(prepared.eval)} evaluation rows" if prepared.eval is not None else "")
@@ -93,6 +96,8 @@ def _run(config: TrainingConfig, source: HubSource, work: Path, reporter: Report
     )
     check(reporter)
     metrics = _train(config, prepared, work, reporter)
+    if rank:
+        return TrainResult(repo_url="", commit="", metrics=metrics)  # the first process saves and pushes
     out = work / "output"
     adapter = _save(config, prepared, out)
     (out / "README.md").write_text(render_card(config, metrics, source.job_url, adapter=adapter))
@@ -119,6 +124,8 @@ def _train(config: TrainingConfig, prepared: Prepared, work: Path, reporter: Rep
         processing_class=prepared.processor,
         callbacks=callbacks,
     )
+    if trainer.args.world_size > 1:
+        reporter.log(f"data-parallel over {trainer.args.world_size} processes")
     last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None  # type: ignore[no-untyped-call]
     if last is not None:
         reporter.log(f"resuming from {Path(last).name}")

@@ -67,7 +67,12 @@ def run_training_job(ctx: JobContext) -> None:
     source = runner.HubSource(endpoint=url, token=token, job_url=f"{url}/jobs/{owner}/{ctx.job_id}")
     ctx.log(f"attempt {ctx.attempt}: training {config.task.value} on {config.dataset} from {config.base_model}")
     try:
-        result = runner.run(config, source, work, _Reporter(ctx))
+        if config.processes > 1:
+            from hubstead.training.distributed import run_distributed
+
+            result = run_distributed(config, source, work, _Reporter(ctx))
+        else:
+            result = runner.run(config, source, work, _Reporter(ctx))
     except TrainingConfigError as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise JobFailedError(exc.message) from None
