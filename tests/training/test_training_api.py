@@ -158,3 +158,10 @@ def test_malformed_run_job_specs_answer_400(repos: HfApi, user: User, live_serve
         f"{live_server}/api/jobs/{user.name}", json=spec, headers={"authorization": f"Bearer {user.token}"}
     )
     assert response.status_code == 400
+
+
+def test_listing_a_namespace_no_account_can_have_is_empty(hub: Any, live_server: str) -> None:
+    root = make_user(hub, "root", is_admin=True)
+    response = httpx.get(f"{live_server}/api/jobs/a%00b", headers={"authorization": f"Bearer {root.token}"})
+    assert response.status_code == 200
+    assert response.json() == []

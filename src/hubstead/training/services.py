@@ -122,6 +122,8 @@ class TrainingService:
         """The actor's training jobs, newest first (a site admin: anyone's, or ``owner``'s)."""
         if actor.account is None:
             raise AuthenticationError("You must be authenticated to list training jobs")
+        if owner is not None and ("\x00" in owner or len(owner) > 200):  # no name holds one (PostgreSQL refuses NUL)
+            return []
         query = select(Job, Account.name).join(Account, Account.id == Job.account_id).where(Job.kind == TRAIN_JOB)
         if not actor.is_admin:
             if owner is not None and owner.lower() != actor.account.name.lower():
