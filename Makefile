@@ -56,7 +56,7 @@ bench-deps: $(VENV)/.installed-bench  ## nginx is the download baseline (Debian 
 		echo "installing nginx"; \
 		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq nginx >/dev/null; }
 
-bench: bench-deps  ## transfer, metadata and commit speed against the physical limit, Xet dedup, search and page latency, dataset viewer
+bench: bench-deps  ## transfer, metadata and commit speed against the physical limit, Xet dedup, search and page latency, inference, dataset viewer, training jobs
 	@status=0; export HUBSTEAD_RATE_LIMIT__ENABLED=false; \
 	PATH="$$PATH:/usr/sbin" $(BIN)/python bench/limits.py $(BENCH_ARGS) || status=$$?; \
 	$(BIN)/python bench/xet.py || status=$$?; \
@@ -64,6 +64,7 @@ bench: bench-deps  ## transfer, metadata and commit speed against the physical l
 	$(BIN)/python bench/web.py || status=$$?; \
 	$(BIN)/python bench/inference.py || status=$$?; \
 	$(BIN)/python bench/datasets.py $(DATASETS_BENCH_ARGS) || status=$$?; \
+	$(BIN)/python bench/training.py || status=$$?; \
 	exit $$status
 
 clean:

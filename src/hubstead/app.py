@@ -35,6 +35,7 @@ from hubstead.api.routes import (
     sessions,
     signin,
     tokens,
+    training,
     viewer,
     xet,
 )
@@ -93,6 +94,7 @@ def create_app(settings: Settings, hub: Hub | None = None) -> FastAPI:
         admin,
         jobs,
         viewer,
+        training,
         orgs,
         search,
         inference,

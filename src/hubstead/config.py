@@ -197,6 +197,18 @@ class DatasetViewerSettings(BaseModel):
     duckdb_threads: int = Field(default=2, ge=1, le=64, description="DuckDB threads of one query or index build")
 
 
+class TrainingSettings(BaseModel):
+    """``HUBSTEAD_TRAINING__<FIELD>``: training jobs (see docs/training.md). They run on workers started with
+    ``hubstead worker --kinds train`` and reach the hub through its public API."""
+
+    hub_url: str | None = Field(
+        default=None, description="Address training workers use to reach the hub's API; default: public_url"
+    )
+    work_dir: Path | None = Field(
+        default=None, description="Downloads and checkpoints of training jobs; default: data_dir/training"
+    )
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HUBSTEAD_", env_nested_delimiter="__", extra="ignore")
 
@@ -227,6 +239,7 @@ class Settings(BaseSettings):
     jobs: JobSettings = Field(default_factory=JobSettings)
     inference: InferenceSettings = Field(default_factory=InferenceSettings)
     datasets: DatasetViewerSettings = Field(default_factory=DatasetViewerSettings)
+    training: TrainingSettings = Field(default_factory=TrainingSettings)
     signup_enabled: bool = Field(default=True, description="Anyone may create an account on the website (/join)")
     audit_retention_days: int = Field(
         default=365, ge=0, description="Audit events older than this are deleted (at start-up, then daily); 0: kept"

@@ -35,7 +35,8 @@ HubsteadError
 │   ├── InvalidCommitError
 │   ├── ChecksumMismatchError
 │   ├── InvalidViewerParameterError  (InvalidParameter: a bad where/orderby/offset/length of the dataset viewer)
-│   └── XetFormatError           (XetFormatError: a malformed xorb or shard)
+│   ├── XetFormatError           (XetFormatError: a malformed xorb or shard)
+│   └── TrainingConfigError      (a training job's configuration: names the field at fault)
 ├── UnprocessableError
 │   ├── LfsObjectMissingError
 │   └── ViewerNotReadyError          (ResponseNotReady: the revision's conversion has not finished, or failed)
@@ -227,6 +228,14 @@ class StaleParentCommitError(PreconditionFailedError):
 
 class InvalidInputError(HubsteadError):
     pass
+
+
+class TrainingConfigError(InvalidInputError):
+    """A training configuration that cannot run; ``field`` names the key at fault (``dataset``, ``text_column``)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
 
 
 class InvalidRepoNameError(InvalidInputError):

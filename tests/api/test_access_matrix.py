@@ -427,6 +427,7 @@ async def send(
 # --- expectations ---------------------------------------------------------------------------------------
 
 OK, MISSING, DENIED, GATED, BAD, INVALID = "ok", "missing", "denied", "gated", "bad", "invalid credentials"
+JOB_MISSING = "job missing"
 READ_ONLY_TOKENS = ("read token", "org admin read token")
 
 
@@ -716,6 +717,24 @@ ACCOUNT_CALLS = [
                 before="queued-job"),
     AccountCall("admin_retry_job", "POST", "/api/hubstead/admin/jobs/{job_id}/retry", "site-admin",
                 before="failed-job"),
+    # training jobs: submitted with a write credential (a fine-grained token needs job.write on its account);
+    # seen only by their owner and site admins (another user's job looks missing); an empty config is a 400
+    AccountCall("submit_training_job", "POST", "/api/hubstead/training/jobs", "job-submit", json={}),
+    AccountCall("run_job", "POST", "/api/jobs/alice", "job-submit",
+                json={"dockerImage": "hubstead", "command": ["hubstead", "train"]}),
+    AccountCall("list_training_jobs", "GET", "/api/hubstead/training/jobs", "signed-in"),
+    AccountCall("list_jobs", "GET", "/api/jobs/alice", "signed-in"),
+    *[
+        AccountCall(route, method, url, rule, before="alice-train-job")
+        for route, method, url, rule in [
+            ("get_training_job", "GET", "/api/hubstead/training/jobs/{job_id}", "job-owner"),
+            ("get_training_job_log", "GET", "/api/hubstead/training/jobs/{job_id}/logs", "job-owner"),
+            ("cancel_training_job", "POST", "/api/hubstead/training/jobs/{job_id}/cancel", "job-owner-write"),
+            ("inspect_job", "GET", "/api/jobs/alice/{job_id}", "job-owner"),
+            ("fetch_job_logs", "GET", "/api/jobs/alice/{job_id}/logs", "job-owner"),
+            ("cancel_job", "POST", "/api/jobs/alice/{job_id}/cancel", "job-owner-write"),
+        ]
+    ],
     # self-authenticating URLs handed out by the LFS batch API: nobody gets in without a valid signature
     AccountCall("upload_lfs_object", "PUT", f"/api/hubstead/lfs/upload/1/{REPO_UID}/{LFS_OID}/3", "signed-url",
                 content=b"abc"),
@@ -779,6 +798,8 @@ def account_outcome(rule: str, caller: str) -> str:
         return OK
     if caller == "anonymous":
         return DENIED
+    if rule.startswith("job-"):
+        return job_outcome(rule, caller)
     allowed = {
         "signed-in": True,
         "full-credential": caller in FULL_CREDENTIAL,
@@ -787,6 +808,17 @@ def account_outcome(rule: str, caller: str) -> str:
         "site-admin": caller == "site admin",
     }
     return OK if allowed[rule] else DENIED
+
+
+def job_outcome(rule: str, caller: str) -> str:
+    """Training jobs (alice's): read by alice's credentials and the site admin, others find nothing; cancelling
+    and submitting need a write credential, and fine-grained tokens job.write (none of the callers' has it)."""
+    writes = caller in FULL_CREDENTIAL and caller not in SESSIONS
+    if rule == "job-submit":
+        return BAD if writes else DENIED
+    if USERS.get(caller) not in ("alice", "root"):
+        return JOB_MISSING
+    return OK if rule == "job-owner" or writes else DENIED
 
 
 def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> dict[str, str]:
@@ -813,6 +845,10 @@ def prepare_account_call(state: Hub, call: AccountCall, caller: str, n: int) -> 
             accounts.create_org(names["name"])
         elif call.before == "rita-member":
             accounts.set_membership(accounts.get_org("acme"), accounts.get_user("rita"), OrgRole.READ)
+        elif call.before == "alice-train-job":
+            alice = accounts.get_user("alice")
+            job = state.hub.jobs.enqueue(session, "train", {"config": {}, "submitter": alice.id}, account_id=alice.id)
+            names["job_id"] = str(job.id)
         elif call.before in ("queued-job", "failed-job"):  # a job nothing runs here: no worker in this app
             job = state.hub.jobs.enqueue(session, "xet.gc", {"grace_hours": 24})
             if call.before == "failed-job":
@@ -832,6 +868,8 @@ def check_account_call(outcome: str, response: Any, anonymous: bool) -> str | No
         return None if status == 501 else f"{status}, expected 501"
     if outcome == "cas-token":
         return None if status == 401 else f"{status}, expected 401 (not a CAS token)"
+    if outcome == JOB_MISSING:
+        return None if status == 404 else f"{status}, expected 404 (another's job looks missing)"
     return check(outcome, response, None, anonymous)
 
 

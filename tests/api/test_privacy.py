@@ -290,6 +290,21 @@ NOT_REPO_ROUTES = {
         "the dataset viewer: answers once a conversion job ran; private and gated datasets answer exactly as "
         "missing ones in tests/api/test_access_matrix.py (every caller) and tests/compat/test_dataset_viewer.py",
     ),
+    **dict.fromkeys(
+        [
+            "submit_training_job",
+            "run_job",
+            "list_training_jobs",
+            "list_jobs",
+            "get_training_job",
+            "get_training_job_log",
+            "cancel_training_job",
+            "inspect_job",
+            "fetch_job_logs",
+            "cancel_job",
+        ],
+        "training jobs, their owner's and site admins' (test_access_matrix; repo access in tests/training)",
+    ),
     "lfs_locks_model": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
     "lfs_locks": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
     "list_models": "a listing: test_private_repos_are_listed_only_for_those_who_may_read_them",

@@ -89,6 +89,16 @@ NOT_REPO_PAGES = {
         ["show_jobs", "show_job", "cancel_job_page", "retry_job_page"],
         "background jobs, site admins only: test_admin_jobs_pages.py",
     ),
+    **dict.fromkeys(
+        [
+            "show_new_training",
+            "submit_training_page",
+            "show_training_jobs",
+            "show_training_job",
+            "cancel_training_page",
+        ],
+        "training jobs, their owner's and site admins': tests/web/test_training_pages.py",
+    ),
 }
 
 

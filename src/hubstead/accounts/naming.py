@@ -27,6 +27,8 @@ RESERVED = frozenset(
         "tree",
         "blob",
         "lfs",
+        "jobs",  # training job pages: /jobs/{owner}/{id}, as on huggingface.co
+        "training",
         "_",
     }
 )

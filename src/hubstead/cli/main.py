@@ -206,12 +206,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     migrate = sub.add_parser("migrate", help="create or upgrade the database schema")
     migrate.set_defaults(func=cmd_migrate)
 
-    from hubstead.cli import admin, inference, worker, xet
+    from hubstead.cli import admin, inference, train, worker, xet
 
     worker.add_parser(sub)
     inference.add_parser(sub)
     admin.add_parser(sub)
     xet.add_parser(sub)
+    train.add_parser(sub)
     args = parser.parse_args(argv)
     try:
         return int(args.func(args))

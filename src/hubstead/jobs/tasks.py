@@ -27,6 +27,7 @@ FEATURE_TASKS = (
     "hubstead.xet.tasks",
     "hubstead.scanning.tasks",
     "hubstead.datasets.tasks",
+    "hubstead.training.tasks",
 )  # modules with a register(registry) function, registered in every hub
 
 

@@ -11,7 +11,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 import hubstead.api.routes  # noqa: F401  (registers the repo-type path convertors)
 from hubstead.hub import Hub
 from hubstead.web.errors import handle_http_exception
-from hubstead.web.routes import accounts, admin, browse, files, publish, repo, static
+from hubstead.web.routes import accounts, admin, browse, files, publish, repo, static, training
 from hubstead.web.site import Site
 
 
@@ -23,6 +23,7 @@ def install(app: FastAPI, hub: Hub) -> None:
         browse.router,
         accounts.router,
         admin.router,
+        training.router,
         publish.router,
         files.router,
         repo.router,

@@ -224,7 +224,7 @@ def test_a_worker_runs_only_the_pools_it_is_started_with(hub: Any, tmp_path: Pat
 
     hub.make_worker(kinds=["train"]).drain(20)
     assert load(hub, train).state == JobState.SUCCEEDED
-    assert hub.tasks.select(["train", "test.fail"]) == ["test.fail", "test.train"]
+    assert hub.tasks.select(["train", "test.fail"]) == ["test.fail", "test.train", "train"]  # "train": training jobs
     with pytest.raises(ValueError, match="neither a pool"):
         hub.tasks.select(["no-such-pool"])
 
