@@ -191,6 +191,8 @@ CALLS = [
     Call("resolve-get-dataset", "resolve_file", "GET", "{web}/resolve/main/hello.txt", repo_type="dataset"),
     Call("resolve-head-dataset", "resolve_file", "HEAD", "{web}/resolve/main/hello.txt", repo_type="dataset"),
     Call("refs", "list_repo_refs", "GET", "{api}/refs"),
+    Call("auth-check", "auth_check", "GET", "{api}/auth-check"),
+    Call("auth-check-write", "auth_check_write", "GET", "{api}/auth-check/write", write=True, changes=False),
     Call("commits", "list_repo_commits", "GET", "{api}/commits/main"),
     Call(
         "preupload",
@@ -205,6 +207,7 @@ CALLS = [
     Call("branch-create", "create_branch", "POST", "{api}/branch/dev", write=True),
     Call("branch-delete", "delete_branch", "DELETE", "{api}/branch/keep", write=True),
     Call("tag-create", "create_tag", "POST", "{api}/tag/main", json={"tag": "v1"}, write=True),
+    Call("super-squash", "super_squash", "POST", "{api}/super-squash/main", json={"message": "one"}, write=True),
     Call("tag-delete", "delete_tag", "DELETE", "{api}/tag/v0", write=True),
     Call("settings", "update_repo_settings", "PUT", "{api}/settings", json={"private": False}, write=True),
     # liking needs only to see the repo
@@ -304,6 +307,18 @@ NOT_REPO_ROUTES = {
             "cancel_job",
         ],
         "training jobs, their owner's and site admins' (test_access_matrix; repo access in tests/training)",
+    ),
+    **dict.fromkeys(
+        [
+            "call_model",
+            "call_model_pipeline",
+            "create_model_chat_completion",
+            "create_chat_completion",
+            "create_embeddings",
+            "list_inference_models",
+        ],
+        "the inference API: every caller against public, private and gated models in tests/api/test_access_matrix.py; "
+        "a private model answers exactly as a missing one in tests/inference/test_openai_and_access.py",
     ),
     "lfs_locks_model": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",
     "lfs_locks": "git-lfs locking is not supported: 501 for every URL, whether the repo exists or not",

@@ -243,9 +243,15 @@ def test_list_repo_tree_and_paths_info(api: HfApi, repo_id: str, tmp_path: Path)
     assert set(infos) == {"a.json", "sub", "sub/w.bin"}
     assert infos["a.json"].size == 2
     assert infos["sub/w.bin"].lfs.size == 100
-    assert api.list_repo_files(repo_id) == sorted(
-        [".gitattributes", "a.json", "b.txt", "sub/c.txt", "sub/deep/d.txt", "sub/w.bin"]
-    )
+    # folders before files at every level, as huggingface.co lists a tree
+    assert api.list_repo_files(repo_id) == [
+        "sub/deep/d.txt",
+        "sub/c.txt",
+        "sub/w.bin",
+        ".gitattributes",
+        "a.json",
+        "b.txt",
+    ]
 
 
 def test_branches_tags_refs_and_commits(api: HfApi, repo_id: str) -> None:
@@ -416,4 +422,4 @@ def test_space_info_reports_sdk(api: HfApi) -> None:
     info = api.space_info("alice/demo")
     assert info.sdk == "streamlit"
     assert info.id == "alice/demo"
-    assert [s.rfilename for s in info.siblings] == [".gitattributes"]
+    assert [s.rfilename for s in info.siblings] == [".gitattributes", "README.md"]

@@ -185,7 +185,8 @@ def test_front_matter_that_is_not_a_mapping_is_rejected(front: str) -> None:
         ("language:\n- en\n- 7\n", '"language" must be a string or a list of strings'),
         ("tags: {a: b}\n", '"tags" must be a string or a list of strings'),
         ("datasets: 3\n", '"datasets" must be a string or a list of strings'),
-        ("license: 3\n", '"license" must be a string'),
+        ("license: 3\n", '"license" must be one of [afl-3.0, agpl-3.0,'),
+        ("license: asdf\n", '"license" must be one of ['),
         ("pipeline_tag: [a, b]\n", '"pipeline_tag" must be a string'),
         ("model-index: {name: x}\n", '"model-index" must be an array'),
         ("model-index:\n- results: []\n", '"model-index[0]" must be an object with a "name"'),
@@ -199,7 +200,9 @@ def test_front_matter_that_is_not_a_mapping_is_rejected(front: str) -> None:
 def test_wrongly_typed_fields_are_validation_errors(front: str, error: str) -> None:
     text = f"---\n{front}---\n"
 
-    assert check_card(text, "model").errors == [error]
+    errors = check_card(text, "model").errors
+    assert len(errors) == 1
+    assert errors[0].startswith(error)
 
 
 def test_wrongly_typed_fields_do_not_stop_lenient_parsing() -> None:

@@ -161,6 +161,9 @@
       });
     }
     done.catch(function (error) { out.textContent = error.message; out.classList.add("error"); });
+  });
+})();
+
 // The dataset viewer: pages the rows of a split from /datasets-server/, searches, filters and sorts them.
 (function () {
   "use strict";
