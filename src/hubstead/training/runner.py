@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 import shutil
 import warnings
 from dataclasses import dataclass
@@ -19,6 +20,8 @@ from hubstead.errors import JobCancelledError, TrainingConfigError
 from hubstead.training.cards import render_card
 from hubstead.training.config import METRICS_PREFIX, TrainingConfig, TrainingTask
 from hubstead.training.data import Prepared, prepare_data
+
+CHECKPOINT = re.compile(r"checkpoint-(\d+)")
 
 
 class Reporter(Protocol):
@@ -107,7 +110,6 @@ def _run(config: TrainingConfig, source: HubSource, work: Path, reporter: Report
 
 def _train(config: TrainingConfig, prepared: Prepared, work: Path, reporter: Reporter) -> dict[str, float]:
     from transformers import EarlyStoppingCallback, Trainer
-    from transformers.trainer_utils import get_last_checkpoint
 
     checkpoints = work / "checkpoints"
     callback = progress_callback(reporter)
@@ -126,7 +128,7 @@ def _train(config: TrainingConfig, prepared: Prepared, work: Path, reporter: Rep
     )
     if trainer.args.world_size > 1:
         reporter.log(f"data-parallel over {trainer.args.world_size} processes")
-    last = get_last_checkpoint(str(checkpoints)) if checkpoints.is_dir() else None  # type: ignore[no-untyped-call]
+    last = _last_complete_checkpoint(checkpoints, reporter)
     if last is not None:
         reporter.log(f"resuming from {Path(last).name}")
     trainer.train(resume_from_checkpoint=last)
@@ -241,3 +243,21 @@ def _push(
     )
     reporter.log(f"pushed {info.oid} to {repo}")
     return TrainResult(repo_url=str(repo), commit=info.oid, metrics=metrics)
+
+
+def _last_complete_checkpoint(checkpoints: Path, reporter: Reporter) -> str | None:
+    """The newest checkpoint a killed attempt finished writing. Trainer writes ``trainer_state.json`` last, so a
+    folder without a readable one was cut short: it is removed (resuming from it would fail every attempt) and
+    the one before it is taken."""
+    if not checkpoints.is_dir():
+        return None
+    found = [(int(m[1]), p) for p in checkpoints.iterdir() if p.is_dir() and (m := CHECKPOINT.fullmatch(p.name))]
+    for _, folder in sorted(found, reverse=True):
+        try:
+            json.loads((folder / "trainer_state.json").read_text())
+        except (OSError, ValueError):
+            reporter.log(f"discarding {folder.name}: the attempt that wrote it stopped before it was complete")
+            shutil.rmtree(folder, ignore_errors=True)
+            continue
+        return str(folder)
+    return None
