@@ -3,13 +3,12 @@ branch, in that commit's unit of work (``request_conversion``); it runs ``conver
 
 from __future__ import annotations
 
-import re
-
 from sqlalchemy.orm import Session
 
 from hubstead.config import Settings
 from hubstead.datasets.convert import NothingToConvertError, convert_revision
 from hubstead.errors import JobFailedError
+from hubstead.gitstore.store import FULL_SHA
 from hubstead.jobs.services import JobQueue
 from hubstead.jobs.tasks import JobContext, Task, TaskRegistry
 from hubstead.repos.models import Repo, RepoType
@@ -17,7 +16,6 @@ from hubstead.repos.models import Repo, RepoType
 CONVERT = "datasets.convert"
 CONVERT_ATTEMPTS = 3
 CONVERT_TIMEOUT_SECONDS = 6 * 3600
-FULL_SHA = re.compile(r"^[0-9a-f]{40}$")
 
 
 def register(registry: TaskRegistry) -> None:

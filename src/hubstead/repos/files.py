@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -14,6 +13,7 @@ from hubstead.errors import (
     RevisionNotFoundError,
 )
 from hubstead.gitstore import CommitMeta, FileDiff, GitRepo, RefSet, TreeEntry
+from hubstead.gitstore.store import FULL_SHA
 from hubstead.repos.lfs_pointer import MAX_POINTER_SIZE, MIN_POINTER_SIZE, LfsPointer, parse_pointer
 from hubstead.repos.models import Repo
 from hubstead.repos.naming import ref_name_problem, validate_path_in_repo
@@ -21,7 +21,6 @@ from hubstead.repos.services import DEFAULT_BRANCH, RepoService
 from hubstead.storage import BlobStore
 from hubstead.xet.services import CasService, repo_objects
 
-FULL_SHA_TEXT = re.compile(r"[0-9a-f]{40}")
 MAX_TAG_MESSAGE = 65_536  # characters, as a commit's description
 
 
@@ -171,7 +170,7 @@ class FileService:
         ref = f"refs/heads/{branch}"
         tip = git.ref_target(ref) if GitRepo.valid_ref_name(ref) else None
         if tip is None:
-            if git.ref_target(f"refs/tags/{branch}") is not None or FULL_SHA_TEXT.fullmatch(branch):
+            if git.ref_target(f"refs/tags/{branch}") is not None or FULL_SHA.match(branch):
                 raise InvalidInputError(f"Invalid reference for a branch: {branch} (only branches can be squashed)")
             raise RevisionNotFoundError(f"Invalid rev id: {branch}")
         if not message.strip() or len(message) > MAX_TAG_MESSAGE or "\x00" in message:
