@@ -18,10 +18,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import Row, select
 
 from hubstead.gitstore import GitStore
 from hubstead.repos.models import Repo, RepoType
+from hubstead.repos.naming import RepoRef
 from hubstead.repos.services import DEFAULT_BRANCH, RepoService, ref_of
 
 MAIN_REF = f"refs/heads/{DEFAULT_BRANCH}"
@@ -54,39 +55,43 @@ class Reconciler:
         findings: list[Finding] = []
         named: set[Path] = set()
         missing_git = False
-        for repo in self._repos():
-            key = ref_of(repo).storage_key
-            named.add(self.git.path_for(key))
-            label = f"{repo.type.value}s/{repo.repo_id}"
-            if not self.git.exists(key):
+        for row in self._rows():
+            ref = RepoRef(row.type, row.namespace, row.name)
+            named.add(self.git.path_for(ref.storage_key))
+            label = f"{row.type.value}s/{ref.repo_id}"
+            if not self.git.exists(ref.storage_key):
                 missing_git = True
-                findings.append(Finding(label, f"no git repository at {self.git.path_for(key)}"))
+                findings.append(Finding(label, f"no git repository at {self.git.path_for(ref.storage_key)}"))
                 continue
-            tip = self.git.open(key).ref_target(MAIN_REF)
-            if tip is None or tip == repo.head_sha:
+            tip = self.git.open(ref.storage_key).ref_target(MAIN_REF)
+            if tip is None or tip == row.head_sha:
                 continue
-            findings.append(self._follow_git(repo, tip, label) if repair else Finding(label, _apart(repo, tip)))
+            problem = f"the database lists {row.head_sha}, git's {DEFAULT_BRANCH} is {tip}"
+            findings.append(self._follow_git(row.id, label, problem) if repair else Finding(label, problem))
         # a directory next to a row without one may be a move a crash interrupted: then both are left for a person
         remove = repair and remove_orphans and not missing_git
         findings += [self._orphan(path, remove) for path in self._directories() if path not in named]
         return findings
 
-    def _repos(self) -> Iterator[Repo]:
+    def _rows(self) -> Iterator[Row[int, RepoType, str, str, str | None]]:
+        """What the comparison needs of each repo, in batches: not the rows' card data and facts."""
+        columns = (Repo.id, Repo.type, Repo.namespace, Repo.name, Repo.head_sha)
         last = 0
         while True:
-            batch = self.session.scalars(select(Repo).where(Repo.id > last).order_by(Repo.id).limit(BATCH)).all()
+            batch = self.session.execute(select(*columns).where(Repo.id > last).order_by(Repo.id).limit(BATCH)).all()
             if not batch:
                 return
             yield from batch
             last = batch[-1].id
 
-    def _follow_git(self, repo: Repo, tip: str, label: str) -> Finding:
+    def _follow_git(self, repo_pk: int, label: str, problem: str) -> Finding:
         # lock the row first (as a push records itself), then read the tip again: a commit under way elsewhere
         # either finished before (we record its tip) or waits for us and records its own after
-        self.session.refresh(repo, with_for_update=True)
-        problem = _apart(repo, tip)
-        tip = self.git.open(ref_of(repo).storage_key).ref_target(MAIN_REF) or tip
-        if tip != repo.head_sha:
+        repo = self.session.get(Repo, repo_pk, with_for_update=True)
+        if repo is None:  # deleted meanwhile
+            return Finding(label, problem)
+        tip = self.git.open(ref_of(repo).storage_key).ref_target(MAIN_REF)
+        if tip is not None and tip != repo.head_sha:
             self.repos.record_commit(repo, tip)
         return Finding(label, problem, repaired=True)
 
@@ -103,7 +108,3 @@ class Reconciler:
             shutil.rmtree(path, ignore_errors=True)
             return Finding(label, "git repository that no repo names (left by an interrupted delete)", repaired=True)
         return Finding(label, "git repository that no repo names (left by an interrupted delete or move)")
-
-
-def _apart(repo: Repo, tip: str) -> str:
-    return f"the database lists {repo.head_sha}, git's {DEFAULT_BRANCH} is {tip}"
